@@ -1,0 +1,1 @@
+"""The studio's HTTP API (FastAPI), mounted into Reflex's backend through ``api_transformer``."""

@@ -1,0 +1,29 @@
+"""The FastAPI application: every route lives under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from hitl_studio import __version__
+from hitl_studio.api.errors import install_error_handlers
+from hitl_studio.api.routes import api_keys, auth, health, me, users
+
+API_PREFIX = "/api/v1"
+
+
+def create_app() -> FastAPI:
+    """Build the API app; Reflex mounts it in front of its own backend routes."""
+    app = FastAPI(
+        title="HITL Studio API",
+        version=__version__,
+        description="Workflows, runs and human approvals. Authenticate with `Authorization: Bearer <API key>`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (health, me, auth, users, api_keys):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

@@ -1,0 +1,1 @@
+"""Identity primitives: password hashing, token generation, the role/permission matrix."""

@@ -1,0 +1,47 @@
+"""The Reflex app: pages, theme, and the HTTP API mounted through ``api_transformer``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import reflex as rx
+
+from hitl_studio.api.app import create_app
+from hitl_studio.queue import get_queue, reset_queue
+from hitl_studio.startup import bootstrap_admin, configure_logging, settings_or_exit
+from hitl_studio.ui.pages import api_keys, login, users
+from hitl_studio.ui.state.session import SessionState
+
+settings = settings_or_exit()
+configure_logging(settings)
+logger = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def studio_lifespan() -> AsyncIterator[None]:
+    """Create the first admin and start the embedded queue while the backend runs."""
+    await asyncio.to_thread(bootstrap_admin, settings)
+    queue = get_queue()
+    queue.start()
+    logger.info("queue: %s", "embedded workers" if settings.embedded else "RQ on Redis")
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(reset_queue)
+
+
+def _home() -> rx.Component:
+    return rx.center(rx.spinner(size="3"), height="100vh")
+
+
+app = rx.App(api_transformer=create_app())
+app.register_lifespan_task(studio_lifespan)
+app.add_page(_home, route="/", title="HITL Studio", on_load=SessionState.go_home)
+app.add_page(login.login_page, route=login.ROUTE, title="Sign in · HITL Studio", on_load=login.LoginState.load)
+app.add_page(users.users_page, route=users.ROUTE, title="Users · HITL Studio", on_load=users.UsersState.load)
+app.add_page(
+    api_keys.api_keys_page, route=api_keys.ROUTE, title="API keys · HITL Studio", on_load=api_keys.ApiKeysState.load
+)

@@ -1,0 +1,1 @@
+"""The studio's pages (Reflex). Pages call services; they never query the database themselves."""

@@ -1,0 +1,1 @@
+"""State shared by every page; imports nothing else from the UI."""
