@@ -46,12 +46,13 @@ def create_api_key(
         InvalidInput: The name is empty or too long.
     """
     name = name.strip()
+    problem = None
     if not name:
-        raise InvalidInput(
-            "Give the key a name, such as the agent that will use it.", field_errors={"name": "Required."}
-        )
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"Keep the name under {MAX_NAME_LENGTH} characters.", field_errors={"name": "Too long."})
+        problem = "Give the key a name, such as the agent that will use it."
+    elif len(name) > MAX_NAME_LENGTH:
+        problem = f"Keep the name under {MAX_NAME_LENGTH} characters."
+    if problem:
+        raise InvalidInput(problem, field_errors={"name": problem})
     secret = new_api_key()
     api_key = ApiKey(user_id=owner.id, name=name, prefix=display_prefix(secret), key_hash=token_hash(secret))
     with session_scope() as session:

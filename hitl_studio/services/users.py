@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from hitl_studio.auth.passwords import hash_password
@@ -96,6 +97,56 @@ def create_user(data: NewUser, *, actor: User | None = None, actor_label: str | 
             target_id=user.id,
             after=public_fields(user),
         )
+    return user
+
+
+def has_users() -> bool:
+    """Whether anyone can sign in yet; when not, the login page offers first-run setup."""
+    with session_scope() as session:
+        return session.exec(select(User.id).limit(1)).first() is not None
+
+
+def create_first_admin(data: NewUser, *, ip: str | None = None) -> User:
+    """Create the owner account of a brand-new studio (n8n's first-run setup).
+
+    Works only while there are no users at all, so once anyone exists this is
+    closed for good. Two people racing for it get one admin and one Conflict:
+    on PostgreSQL an advisory lock serialises them; on SQLite the losing
+    writer's snapshot is stale and its insert fails.
+
+    Raises:
+        InvalidInput: A field is wrong.
+        Conflict: The studio already has users.
+    """
+    errors = validate_new_user(NewUser(data.email, data.name, Role.ADMIN, data.password))
+    if errors:
+        raise InvalidInput("The account could not be created; correct the marked fields.", field_errors=errors)
+    taken = Conflict("This studio is already set up; sign in instead.")
+    try:
+        with session_scope() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.exec(text("SELECT pg_advisory_xact_lock(7215)"))  # type: ignore[call-overload]
+            if session.exec(select(User.id).limit(1)).first() is not None:
+                raise taken
+            user = User(
+                email=normalize_email(data.email),
+                name=data.name.strip(),
+                role=Role.ADMIN,
+                password_hash=hash_password(data.password),
+            )
+            session.add(user)
+            session.flush()
+            audit.record(
+                session,
+                "user.created",
+                actor_label="first-run setup",
+                target_type="user",
+                target_id=user.id,
+                after=public_fields(user),
+                ip=ip,
+            )
+    except OperationalError as err:
+        raise taken from err
     return user
 
 

@@ -131,6 +131,17 @@ class UsersState(SessionState):
         return rx.toast.success(f"{updated.email}: {updated.role}, {state}.")
 
 
+def _role_select(value: rx.Var[str] | str, on_change: Any, test_id: str, **props: Any) -> rx.Component:
+    """A role picker; built from parts so tests can find its trigger by ``data-testid``."""
+    return rx.select.root(
+        rx.select.trigger(data_testid=test_id, **props),
+        rx.select.content(*[rx.select.item(role, value=role) for role in ROLES]),
+        value=value,
+        on_change=on_change,
+        size=props.get("size", "2"),
+    )
+
+
 def _create_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.trigger(rx.button(rx.icon("user-plus", size=16), "Add user", data_testid="add-user")),
@@ -149,13 +160,7 @@ def _create_dialog() -> rx.Component:
                     ),
                     form_field(
                         "Role",
-                        rx.select(
-                            ROLES,
-                            value=UsersState.new_role,
-                            on_change=UsersState.set_new_role,
-                            width="100%",
-                            data_testid="user-role",
-                        ),
+                        _role_select(UsersState.new_role, UsersState.set_new_role, "user-role", width="100%"),
                         UsersState.role_error,
                     ),
                     form_field(
@@ -190,14 +195,7 @@ def _user_row(row: UserRow) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row.email, weight="medium")),
         rx.table.cell(row.name),
-        rx.table.cell(
-            rx.select(
-                ROLES,
-                value=row.role,
-                on_change=lambda role: UsersState.change_role(row.id, role),
-                size="1",
-            )
-        ),
+        rx.table.cell(_role_select(row.role, lambda role: UsersState.change_role(row.id, role), "row-role", size="1")),
         rx.table.cell(
             rx.switch(checked=row.active, on_change=lambda active: UsersState.set_active(row.id, active), size="1")
         ),
