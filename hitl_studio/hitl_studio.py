@@ -37,7 +37,10 @@ def _home() -> rx.Component:
     return rx.center(rx.spinner(size="3"), height="100vh")
 
 
-app = rx.App(api_transformer=create_app())
+app = rx.App(
+    api_transformer=create_app(),
+    head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
+)
 app.register_lifespan_task(studio_lifespan)
 app.add_page(_home, route="/", title="HITL Studio", on_load=SessionState.go_home)
 app.add_page(login.login_page, route=login.ROUTE, title="Sign in · HITL Studio", on_load=login.LoginState.load)

@@ -2,7 +2,7 @@
 
 Each test gets its own data directory, settings, engine and queue; tests that
 name ``database`` run once on SQLite and once on a throw-away PostgreSQL
-database (see tests/services.py for how a missing server is handled).
+database (see tests/servers.py for how a missing server is handled).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hitl_studio import migrations
 from hitl_studio.db import reset_engine
 from hitl_studio.queue import reset_queue
 from hitl_studio.settings import Settings, get_settings, reset_settings
-from tests.services import temporary_postgres_database
+from tests.servers import temporary_postgres_database
 
 # Variables a developer's shell may export that would leak into tests' settings.
 _STUDIO_VARIABLES = [

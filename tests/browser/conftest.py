@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.studio import Studio, running_studio
-from tests.services import unavailable
+from tests.servers import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -28,10 +28,12 @@ def choose(page: Page, trigger_test_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def test_wrong_password_is_refused_with_a_message(page: Page, studio: Studio) -> None:
+def test_wrong_password_is_refused_with_a_message(page: Page, studio: Studio, screenshot_dir: Path | None) -> None:
     sign_in(page, studio.admin_email, "not-the-password")
     expect(page.get_by_test_id("login-error")).to_have_text("Wrong email or password.")
     expect(page).to_have_url(re.compile(r"/login"))
+    if screenshot_dir:
+        page.screenshot(path=str(screenshot_dir / "login.png"))
 
 
 def test_admin_adds_a_user_creates_an_api_key_and_logs_out(

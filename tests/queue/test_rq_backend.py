@@ -25,7 +25,7 @@ from hitl_studio.queue.base import JobNotFound, JobStatus, QueueUnavailable
 from hitl_studio.queue.rq_backend import RqQueue, make_scheduler, redact_url
 from hitl_studio.queue.worker import EMBEDDED_MESSAGE, run_scheduler, run_worker
 from hitl_studio.settings import Settings, load_settings, reset_settings
-from tests.services import redis_url_or_skip
+from tests.servers import redis_url_or_skip
 
 ECHO = "hitl_studio.queue.jobs.echo"
 FAIL = "hitl_studio.queue.jobs.fail"

@@ -191,10 +191,13 @@ def api_keys_page() -> rx.Component:
     )
     create_form = rx.form(
         rx.hstack(
-            form_field(
-                "New key name",
-                rx.input(name="name", placeholder="e.g. invoice-agent", data_testid="api-key-name", width="280px"),
-                ApiKeysState.name_error,
+            rx.box(
+                form_field(
+                    "New key name",
+                    rx.input(name="name", placeholder="e.g. invoice-agent", data_testid="api-key-name", width="100%"),
+                    ApiKeysState.name_error,
+                ),
+                width="320px",
             ),
             rx.button(rx.icon("plus", size=16), "Create key", type="submit", data_testid="create-api-key"),
             align="end",
