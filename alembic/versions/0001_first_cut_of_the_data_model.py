@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=36), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
-        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", JSON_TYPE, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_key")),
     )
     with op.batch_alter_table("api_key", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_key_key_hash"), ["key_hash"], unique=True)
+        batch_op.create_index(batch_op.f("ix_api_key_token_hash"), ["token_hash"], unique=True)
         batch_op.create_index(batch_op.f("ix_api_key_user_id"), ["user_id"], unique=False)
 
     op.create_table(
@@ -546,7 +546,7 @@ def downgrade() -> None:
     op.drop_table("credential")
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_user_id"))
-        batch_op.drop_index(batch_op.f("ix_api_key_key_hash"))
+        batch_op.drop_index(batch_op.f("ix_api_key_token_hash"))
 
     op.drop_table("api_key")
     with op.batch_alter_table("user_group", schema=None) as batch_op:

@@ -81,7 +81,7 @@ class ApiKey(SQLModel, table=True):
     user_id: str = foreign_key("user.id")
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16)
-    key_hash: str = Field(max_length=64, unique=True, index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
     scopes: list[str] = json_field(list)
     created_at: datetime = created_at_field()
     last_used_at: datetime | None = time_field()

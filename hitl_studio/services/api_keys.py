@@ -54,7 +54,7 @@ def create_api_key(
     if problem:
         raise InvalidInput(problem, field_errors={"name": problem})
     secret = new_api_key()
-    api_key = ApiKey(user_id=owner.id, name=name, prefix=display_prefix(secret), key_hash=token_hash(secret))
+    api_key = ApiKey(user_id=owner.id, name=name, prefix=display_prefix(secret), token_hash=token_hash(secret))
     with session_scope() as session:
         session.add(api_key)
         session.flush()

@@ -133,24 +133,7 @@ def _throttled(last_failure: datetime, lockout_seconds: int) -> Throttled:
 
 def user_for_session(token: str) -> User | None:
     """The active user a browser session token belongs to, or ``None`` when it is not valid now."""
-    if not token:
-        return None
-    now = utcnow()
-    with session_scope() as session:
-        row = session.exec(
-            select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)  # type: ignore[arg-type]
-            .where(UserSession.token_hash == token_hash(token))
-        ).first()
-        if row is None:
-            return None
-        user_session, user = row
-        if user_session.revoked_at is not None or user_session.expires_at <= now or not user.active:
-            return None
-        if now - user_session.last_seen_at > TOUCH_INTERVAL:
-            user_session.last_seen_at = now
-            session.add(user_session)
-        return user
+    return _token_owner(UserSession, token, "last_seen_at")
 
 
 def logout(token: str) -> None:
@@ -169,21 +152,34 @@ def logout(token: str) -> None:
 
 def user_for_api_key(key: str) -> User | None:
     """The active user an API key belongs to, or ``None`` when the key is unknown, revoked or expired."""
-    if not key:
+    return _token_owner(ApiKey, key, "last_used_at")
+
+
+def _token_owner(model: type[UserSession] | type[ApiKey], token: str, touched: str) -> User | None:
+    """Look a bearer token up by its hash; check it is live and its user active; note the use.
+
+    Args:
+        model: The table the token lives in (sessions and API keys share these columns).
+        token: The token as the client sent it.
+        touched: The column that records the last use, updated at most every TOUCH_INTERVAL.
+    """
+    if not token:
         return None
     now = utcnow()
     with session_scope() as session:
         row = session.exec(
-            select(ApiKey, User)
-            .join(User, User.id == ApiKey.user_id)  # type: ignore[arg-type]
-            .where(ApiKey.key_hash == token_hash(key))
+            select(model, User)
+            .join(User, User.id == model.user_id)  # type: ignore[arg-type]
+            .where(model.token_hash == token_hash(token))
         ).first()
         if row is None:
             return None
-        api_key, user = row
-        if api_key.revoked_at is not None or (api_key.expires_at and api_key.expires_at <= now) or not user.active:
+        credential, user = row
+        expired = credential.expires_at is not None and credential.expires_at <= now
+        if credential.revoked_at is not None or expired or not user.active:
             return None
-        if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
-            api_key.last_used_at = now
-            session.add(api_key)
+        last_use = getattr(credential, touched)
+        if last_use is None or now - last_use > TOUCH_INTERVAL:
+            setattr(credential, touched, now)
+            session.add(credential)
         return user

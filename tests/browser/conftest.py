@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,11 +56,34 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, studio: Studio) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def _new_page(browser, studio: Studio):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=studio.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(30_000)
-    tab = context.new_page()
+    return context, context.new_page()
+
+
+@pytest.fixture(scope="session")
+def owner(browser, studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> Studio:  # type: ignore[no-untyped-def]
+    """Create the studio's first account through first-run setup on /login, as a new user would."""
+    from playwright.sync_api import expect
+
+    context, tab = _new_page(browser, studio)
+    tab.goto("/login")
+    tab.get_by_test_id("setup-email").fill(studio.admin_email)
+    tab.get_by_test_id("setup-password").fill("short")
+    tab.get_by_test_id("setup-submit").click()
+    expect(tab.get_by_text("Use at least 8 characters.")).to_be_visible()
+    tab.get_by_test_id("setup-password").fill(studio.admin_password)
+    tab.get_by_test_id("setup-submit").click()
+    expect(tab).to_have_url(re.compile(r"/users$"))
+    expect(tab.get_by_test_id("current-user")).to_have_text(studio.admin_email)
+    context.close()
+    return studio
+
+
+@pytest.fixture
+def page(browser, owner: Studio) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context, tab = _new_page(browser, owner)
     yield tab
     context.close()
 

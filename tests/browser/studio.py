@@ -22,6 +22,8 @@ START_TIMEOUT_SECONDS = 420
 
 @dataclass(frozen=True)
 class Studio:
+    """A running studio. It starts with no users: the ``owner`` fixture creates the admin through the UI."""
+
     url: str
     api_url: str
     admin_email: str
@@ -72,8 +74,6 @@ def running_studio(data_dir: Path, log_path: Path, extra_env: dict[str, str] | N
             "HITL_DATA_DIR": str(data_dir),
             "HITL_FRONTEND_PORT": str(frontend_port),
             "HITL_BACKEND_PORT": str(backend_port),
-            "HITL_ADMIN_EMAIL": "admin@example.com",
-            "HITL_ADMIN_PASSWORD": "correct-horse-battery",
             **(extra_env or {}),
         }
     )
@@ -83,8 +83,8 @@ def running_studio(data_dir: Path, log_path: Path, extra_env: dict[str, str] | N
     studio = Studio(
         url=f"http://localhost:{frontend_port}",
         api_url=f"http://localhost:{backend_port}",
-        admin_email=env["HITL_ADMIN_EMAIL"],
-        admin_password=env["HITL_ADMIN_PASSWORD"],
+        admin_email="admin@example.com",
+        admin_password="correct-horse-battery",
         log_path=log_path,
     )
     with log_path.open("wb") as log:

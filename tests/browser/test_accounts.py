@@ -28,6 +28,12 @@ def choose(page: Page, trigger_test_id: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def test_first_run_setup_is_closed_once_the_owner_exists(page: Page, studio: Studio) -> None:
+    page.goto("/login")
+    expect(page.locator("#email")).to_be_visible()
+    expect(page.get_by_test_id("setup-email")).to_have_count(0)
+
+
 def test_wrong_password_is_refused_with_a_message(page: Page, studio: Studio, screenshot_dir: Path | None) -> None:
     sign_in(page, studio.admin_email, "not-the-password")
     expect(page.get_by_test_id("login-error")).to_have_text("Wrong email or password.")

@@ -143,7 +143,7 @@ def test_an_api_key_is_shown_once_and_stored_as_its_hash(database: Settings) -> 
         stored = session.get(ApiKey, created.api_key.id)
     assert stored is not None
     assert stored.name == "deploy bot"
-    assert stored.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert stored.token_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret.startswith(stored.prefix)
     for column in ApiKey.__table__.columns:  # type: ignore[attr-defined]
         assert secret not in str(getattr(stored, column.key)), column.key

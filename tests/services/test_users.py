@@ -162,3 +162,28 @@ def test_ensure_admin_on_an_admin_changes_nothing(database: Settings) -> None:
     assert not created
     assert len(users.list_users()) == 1
     assert audit_rows("user.promoted_to_admin") == []
+
+
+def test_first_run_setup_creates_the_owner_only_while_there_are_no_users(database: Settings) -> None:
+    assert not users.has_users()
+
+    owner = users.create_first_admin(
+        users.NewUser("Owner@Example.com", "Olive", "viewer", "owner-password"), ip="10.0.0.1"
+    )
+
+    assert owner.role == Role.ADMIN
+    assert owner.email == "owner@example.com"
+    assert users.has_users()
+    (row,) = audit_rows("user.created")
+    assert row.actor_label == "first-run setup"
+    with pytest.raises(Conflict, match="already set up"):
+        users.create_first_admin(users.NewUser("late@example.com", "", "admin", "late-password"))
+    assert users.find_user_by_email("late@example.com") is None
+
+
+def test_first_run_setup_reports_bad_fields(database: Settings) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        users.create_first_admin(users.NewUser("nope", "", "admin", "short"))
+
+    assert set(caught.value.field_errors) == {"email", "password"}
+    assert not users.has_users()
