@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from hitl_studio import migrations
@@ -58,10 +59,27 @@ def _create_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _queue_check(args: argparse.Namespace) -> int:
+    from hitl_studio.queue import JobStatus, get_queue
+
+    queue = get_queue()
+    queue.start()
+    try:
+        token = f"check-{time.time_ns()}"
+        job = queue.enqueue("hitl_studio.queue.jobs.echo", token)
+        result = queue.result(job, timeout=args.timeout)
+    finally:
+        queue.stop()
+    if result.status is JobStatus.FINISHED and result.value == token:
+        print(f"ok: a worker ran a job ({queue.health()})")
+        return 0
+    raise ServiceError(f"no worker ran the test job within {args.timeout:g} s (status {result.status}); start one")
+
+
 def _worker(args: argparse.Namespace) -> int:
     from hitl_studio.queue.worker import run_worker
 
-    return run_worker(settings_or_exit(), burst=args.burst)
+    return run_worker(settings_or_exit(), burst=args.burst, fork=args.fork)
 
 
 def _scheduler(args: argparse.Namespace) -> int:
@@ -89,7 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run an RQ worker (queue mode)")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--fork", action="store_true", help="run each job in a fresh child process")
     worker.set_defaults(handler=_worker)
+
+    check = commands.add_parser("queue-check", help="enqueue a test job and wait for a worker to run it")
+    check.add_argument("--timeout", type=float, default=10.0)
+    check.set_defaults(handler=_queue_check)
 
     scheduler = commands.add_parser("scheduler", help="run the scheduler for delayed and cron jobs (queue mode)")
     scheduler.add_argument("--interval", type=int, default=1, help="seconds between checks for due jobs")

@@ -11,6 +11,7 @@ import reflex as rx
 
 from hitl_studio.api.app import create_app
 from hitl_studio.queue import get_queue, reset_queue
+from hitl_studio.services.reconciler import PeriodicReconciler
 from hitl_studio.startup import bootstrap_admin, configure_logging, settings_or_exit
 from hitl_studio.ui.pages import api_keys, login, users
 from hitl_studio.ui.state.session import SessionState
@@ -27,9 +28,15 @@ async def studio_lifespan() -> AsyncIterator[None]:
     queue = get_queue()
     queue.start()
     logger.info("queue: %s", "embedded workers" if settings.embedded else "RQ on Redis")
+    # In queue mode the scheduler process reconciles; embedded, the studio is the only one who can.
+    reconciler = PeriodicReconciler() if settings.embedded else None
+    if reconciler is not None:
+        reconciler.start()
     try:
         yield
     finally:
+        if reconciler is not None:
+            reconciler.stop()
         await asyncio.to_thread(reset_queue)
 
 

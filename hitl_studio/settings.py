@@ -99,6 +99,10 @@ class Settings:
     embedded_workers: int
     queue_name: str
     log_level: str
+    expression_env: tuple[str, ...] = ()
+    """Environment variables expressions may read as ``$env.NAME`` (HITL_EXPRESSION_ENV, comma-separated)."""
+    webhook_timeout_seconds: int = 30
+    webhook_max_bytes: int = 16 * 1024 * 1024
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
@@ -261,6 +265,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         embedded_workers=reader.integer("HITL_EMBEDDED_WORKERS", 4, minimum=1, maximum=64),
         queue_name=reader.text("HITL_QUEUE_NAME", "hitl") or "hitl",
         log_level=reader.choice("HITL_LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+        expression_env=tuple(
+            name.strip() for name in (reader.text("HITL_EXPRESSION_ENV") or "").split(",") if name.strip()
+        ),
+        webhook_timeout_seconds=reader.integer("HITL_WEBHOOK_TIMEOUT_SECONDS", 30, minimum=1, maximum=3600),
+        webhook_max_bytes=reader.integer("HITL_WEBHOOK_MAX_BYTES", 16 * 1024 * 1024, minimum=1024),
         smtp=SmtpSettings(
             host=reader.text("SMTP_HOST"),
             port=reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535),

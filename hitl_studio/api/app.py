@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from hitl_studio import __version__
+from hitl_studio.api import webhooks
 from hitl_studio.api.errors import install_error_handlers
-from hitl_studio.api.routes import api_keys, auth, health, me, users
+from hitl_studio.api.routes import api_keys, auth, executions, health, me, nodes, users, workflows
 
 API_PREFIX = "/api/v1"
 
@@ -23,7 +24,8 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (health, me, auth, users, api_keys):
+    for module in (health, me, auth, users, api_keys, nodes, workflows, executions):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(webhooks.router)
     return app

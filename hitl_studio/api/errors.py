@@ -21,8 +21,13 @@ logger = logging.getLogger(__name__)
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    code: str, message: str, fields: dict[str, str] | None = None, problems: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "fields": fields or {}}
+    if problems:
+        error["problems"] = problems
+    return {"error": error}
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -35,7 +40,8 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
     if exc.status_code == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse(error_body(exc.code, exc.message, exc.field_errors), exc.status_code, headers=headers)
+    body = error_body(exc.code, exc.message, exc.field_errors, exc.problems)
+    return JSONResponse(body, exc.status_code, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """Base class. ``message`` is written for the person who has to act on it."""
@@ -9,14 +11,22 @@ class ServiceError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field_errors: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field_errors: dict[str, str] | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+        self.problems = problems or []
 
 
 class InvalidInput(ServiceError):
-    """One or more fields are wrong; ``field_errors`` maps each field to what is wrong with it."""
+    """Input is wrong: ``field_errors`` maps each field to its problem; ``problems`` lists
+    problems that are not about one field (each workflow node's, say: ``{"node", "parameter", "message"}``)."""
 
     status_code = 422
     code = "invalid_input"

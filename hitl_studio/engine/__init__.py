@@ -1,0 +1,1 @@
+"""The workflow engine: pure Python, no Reflex, RQ or database."""

@@ -1,0 +1,584 @@
+"""Workflow runs: starting them, running them on a worker, pausing, resuming, cancelling, retrying.
+
+This is the only module that changes a run's status (:func:`transition`); each
+change is a compare-and-set on the row, so two workers can never both take a
+run, and each writes an ``execution_event`` and publishes it on the bus.
+
+A run is one job (``hitl_studio.queue.jobs.run_execution``). The engine runs
+in memory; steps are written once, when the run ends or pauses, which keeps
+the database out of the per-node hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from hitl_studio import events, files
+from hitl_studio.db import session_scope, utcnow
+from hitl_studio.engine.graph import GraphError, WorkflowGraph, parse_workflow, trigger_nodes, validate
+from hitl_studio.engine.runner import Runner, RunResult, Step
+from hitl_studio.engine.states import TERMINAL, InvalidTransition, RunStatus, check_transition
+from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionMode, ExecutionStep
+from hitl_studio.models.users import User
+from hitl_studio.models.workflows import Workflow, WorkflowVersion
+from hitl_studio.queue import get_queue
+from hitl_studio.services import run_results
+from hitl_studio.services.errors import Conflict, InvalidInput, NotFound
+from hitl_studio.settings import get_settings
+from nodes.registry import get_registry
+from nodes.sdk import Item, NodeError, TriggerKind
+
+logger = logging.getLogger(__name__)
+
+RUN_JOB = "hitl_studio.queue.jobs.run_execution"
+RESUME_JOB = "hitl_studio.queue.jobs.resume_execution"
+CANCEL_POLL_SECONDS = 0.5
+MODE_TRIGGERS = {
+    ExecutionMode.MANUAL: TriggerKind.MANUAL,
+    ExecutionMode.WEBHOOK: TriggerKind.WEBHOOK,
+    ExecutionMode.CRON: TriggerKind.SCHEDULE,
+    ExecutionMode.ERROR: TriggerKind.ERROR,
+    ExecutionMode.SUBWORKFLOW: TriggerKind.SUBWORKFLOW,
+}
+
+
+def job_id(execution_id: str) -> str:
+    return f"run-{execution_id}"
+
+
+def resume_job_id(execution_id: str) -> str:
+    return f"resume-{execution_id}"
+
+
+def transition(
+    session: Session,
+    execution: Execution,
+    target: RunStatus,
+    *,
+    data: dict[str, Any] | None = None,
+    actor: str | None = None,
+    **changes: Any,
+) -> bool:
+    """Move ``execution`` to ``target`` if it is still in the status we read.
+
+    Returns:
+        False when another process changed the status first (the caller lost a race).
+
+    Raises:
+        InvalidTransition: The state machine forbids this change.
+    """
+    current = RunStatus(execution.status)
+    check_transition(current, target)
+    values = {"status": target.value, **changes}
+    result = session.execute(
+        update(Execution)
+        .where(col(Execution.id) == execution.id, col(Execution.status) == current.value)
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    for key, value in values.items():
+        setattr(execution, key, value)
+    event_data = {"from": current.value, "to": target.value, **(data or {})}
+    session.add(ExecutionEvent(execution_id=execution.id, type=f"status.{target.value}", data=event_data, actor=actor))
+    events.publish(
+        "execution.status",
+        execution_id=execution.id,
+        workflow_id=execution.workflow_id,
+        status=target.value,
+        previous=current.value,
+    )
+    return True
+
+
+def _graph_for(session: Session, workflow_id: str, version: int) -> WorkflowGraph:
+    row = session.exec(
+        select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == version)
+    ).first()
+    if row is None:
+        raise NotFound(f"Version {version} of workflow {workflow_id} is missing.")
+    return parse_workflow({"name": row.name, **row.graph, "settings": row.settings})
+
+
+def _start_node(graph: WorkflowGraph, mode: ExecutionMode, requested: str | None) -> str:
+    if requested is not None:
+        if requested not in graph.nodes:
+            raise InvalidInput(f"There is no node named {requested!r}.", field_errors={"start_node": "Unknown node."})
+        return requested
+    wanted = MODE_TRIGGERS.get(mode, TriggerKind.MANUAL)
+    for spec, cls in trigger_nodes(graph, get_registry()):
+        if cls.trigger_kind == wanted:
+            return spec.name
+    hint = {
+        TriggerKind.MANUAL: "add a Manual Trigger to run it by hand",
+        TriggerKind.ERROR: "add an Error Trigger to use it as an error workflow",
+        TriggerKind.SUBWORKFLOW: "add an Execute Workflow Trigger so other workflows can call it",
+    }.get(wanted, f"add a {wanted} trigger")
+    raise InvalidInput(f"This workflow has no {wanted} trigger; {hint}.", field_errors={"start_node": hint})
+
+
+def check_runnable(graph: WorkflowGraph) -> None:
+    """Raise a 422 listing every problem with the workflow (unknown types, parameters, cycles...)."""
+    problems = validate(graph, get_registry())
+    if problems:
+        raise InvalidInput(
+            f"The workflow has {len(problems)} problem(s); fix them and try again.",
+            problems=[problem.to_dict() for problem in problems],
+        )
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """How to start a run (everything but the workflow and the items)."""
+
+    mode: ExecutionMode = ExecutionMode.MANUAL
+    start_node: str | None = None
+    actor: User | None = None
+    notify: bool = False
+    parent_execution_id: str | None = None
+    retry_of_id: str | None = None
+    version: int | None = None
+    pinned: Mapping[str, list[dict[str, Any]]] | None = None
+    reuse_execution_id: str | None = None
+    extra: Mapping[str, Any] | None = None
+
+
+def create_execution(workflow_id: str, items: list[dict[str, Any]], options: StartOptions) -> Execution:
+    """Validate and record a run as ``queued`` (not yet enqueued)."""
+    with session_scope() as session:
+        workflow = session.get(Workflow, workflow_id)
+        if workflow is None:
+            raise NotFound(f"No workflow with id {workflow_id}.")
+        version = options.version or workflow.version
+        try:
+            graph = _graph_for(session, workflow_id, version)
+        except GraphError as err:
+            raise InvalidInput(str(err), problems=[p.to_dict() for p in err.problems]) from err
+        check_runnable(graph)
+        start = _start_node(graph, options.mode, options.start_node)
+        execution = Execution(
+            workflow_id=workflow_id,
+            workflow_version=version,
+            mode=options.mode.value,
+            status=RunStatus.QUEUED.value,
+            trigger_data={
+                "start_node": start,
+                "items": items,
+                "pinned": dict(options.pinned or {}),
+                "reuse_execution_id": options.reuse_execution_id,
+                "notify": options.notify,
+                **dict(options.extra or {}),
+            },
+            parent_execution_id=options.parent_execution_id,
+            retry_of_id=options.retry_of_id,
+            started_by=options.actor.id if options.actor else None,
+        )
+        session.add(execution)
+        session.flush()
+        session.add(
+            ExecutionEvent(
+                execution_id=execution.id,
+                type="status.queued",
+                data={"mode": execution.mode, "start_node": start},
+                actor=options.actor.email if options.actor else None,
+            )
+        )
+    return execution
+
+
+def start_execution(workflow_id: str, items: list[dict[str, Any]], options: StartOptions | None = None) -> Execution:
+    """Record a run and hand it to a worker.
+
+    Raises:
+        NotFound: No such workflow.
+        InvalidInput: The workflow has problems (listed) or no suitable trigger.
+    """
+    options = options or StartOptions()
+    execution = create_execution(workflow_id, items, options)
+    if options.notify:
+        run_results.expect(execution.id)
+    get_queue().enqueue(RUN_JOB, execution.id, job_id=job_id(execution.id))
+    events.publish("execution.status", execution_id=execution.id, workflow_id=workflow_id, status="queued")
+    return execution
+
+
+class _CancelCheck:
+    """Asks the database whether the run was cancelled, at most every CANCEL_POLL_SECONDS."""
+
+    def __init__(self, execution_id: str) -> None:
+        self._execution_id = execution_id
+        self._next = time.monotonic() + CANCEL_POLL_SECONDS
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + CANCEL_POLL_SECONDS
+        with session_scope() as session:
+            status = session.exec(select(Execution.status).where(Execution.id == self._execution_id)).first()
+        return status == RunStatus.CANCELLED
+
+
+class _BusHooks:
+    """Publishes each node's start and end for the live canvas."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._execution_id = execution.id
+        self._workflow_id = execution.workflow_id
+
+    def node_started(self, node: str, run_index: int) -> None:
+        events.publish(
+            "node.started",
+            execution_id=self._execution_id,
+            workflow_id=self._workflow_id,
+            node=node,
+            run_index=run_index,
+        )
+
+    def node_finished(self, step: Step) -> None:
+        events.publish(
+            "node.finished",
+            execution_id=self._execution_id,
+            workflow_id=self._workflow_id,
+            node=step.node,
+            run_index=step.run_index,
+            status=step.status,
+            items=[len(output) for output in step.outputs or []],
+            error=step.error["message"] if step.error else None,
+        )
+
+
+class StudioHost:
+    """The engine's window on the studio: files, sub-workflows, the ``$env`` allow-list."""
+
+    def __init__(self, execution: Execution) -> None:
+        self._execution = execution
+
+    def credential(self, node_name: str, selection: Mapping[str, Any], type_id: str) -> dict[str, Any]:
+        raise NodeError(
+            f"node {node_name!r} needs a {type_id} credential, and this studio has no credential store yet",
+            description="Credentials arrive with the credentials feature; use a node that needs none meanwhile.",
+        )
+
+    def store_binary(self, data: bytes, *, file_name: str, mime_type: str) -> dict[str, Any]:
+        return files.put(data, file_name=file_name, mime_type=mime_type)
+
+    def read_binary(self, reference: Mapping[str, Any]) -> bytes:
+        try:
+            return files.get(reference)
+        except files.FileStoreError as err:
+            raise NodeError(str(err)) from err
+
+    def run_workflow(self, workflow_id: str, items: list[Item], *, parent_execution_id: str) -> list[Item]:
+        options = StartOptions(mode=ExecutionMode.SUBWORKFLOW, parent_execution_id=parent_execution_id)
+        try:
+            child = create_execution(workflow_id, [item.to_dict() for item in items], options)
+        except (NotFound, InvalidInput) as err:
+            raise NodeError(f"cannot run workflow {workflow_id}: {err.message}") from err
+        result = _run(child.id)
+        if result is None or result.status is not RunStatus.SUCCEEDED:
+            message = (result.error or {}).get("message", "it did not finish") if result else "it did not start"
+            raise NodeError(f"the sub-workflow run {child.id} failed: {message}")
+        return result.last_items()
+
+    def env(self) -> Mapping[str, str]:
+        allowed = get_settings().expression_env
+        return {name: os.environ[name] for name in allowed if name in os.environ}
+
+
+def _items_from(raw: list[Any]) -> list[Item]:
+    return [Item.from_dict(item) if isinstance(item, Mapping) else Item({"value": item}) for item in raw]
+
+
+def _prior_outputs(session: Session, execution_id: str | None) -> dict[str, list[list[Item]]]:
+    """The last output of every node in an earlier run ("run from this node" reuses them)."""
+    if not execution_id:
+        return {}
+    rows = session.exec(
+        select(ExecutionStep).where(ExecutionStep.execution_id == execution_id).order_by(col(ExecutionStep.id))
+    )
+    outputs: dict[str, list[list[Item]]] = {}
+    for step in rows:
+        if step.output_items:
+            outputs[step.node_name] = [[Item.from_dict(item) for item in out] for out in step.output_items["main"]]
+    return outputs
+
+
+def run_execution(execution_id: str) -> str | None:
+    """The job: take a queued run, execute it, record how it ended. Returns the final status."""
+    result = _run(execution_id)
+    return result.status.value if result else None
+
+
+def _run(execution_id: str) -> RunResult | None:
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None or execution.status != RunStatus.QUEUED:
+            logger.info("run %s is %s, not queued; nothing to do", execution_id, execution and execution.status)
+            return None
+        if not transition(session, execution, RunStatus.RUNNING, started_at=utcnow()):
+            return None
+        graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
+        prior = _prior_outputs(session, execution.trigger_data.get("reuse_execution_id"))
+    data = execution.trigger_data
+    runner = _runner(graph, execution)
+    try:
+        result = runner.start(
+            data["start_node"],
+            _items_from(data.get("items") or []),
+            pinned={name: _items_from(items) for name, items in (data.get("pinned") or {}).items()},
+            prior_outputs=prior,
+        )
+    except Exception as err:
+        logger.exception("run %s crashed", execution_id)
+        result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
+    _finish(execution, graph, result)
+    return result
+
+
+def _runner(graph: WorkflowGraph, execution: Execution) -> Runner:
+    return Runner(
+        graph,
+        get_registry(),
+        StudioHost(execution),
+        execution_id=execution.id,
+        execution_mode=execution.mode,
+        workflow_id=execution.workflow_id,
+        hooks=_BusHooks(execution),
+        cancelled=_CancelCheck(execution.id),
+    )
+
+
+def resume_execution(execution_id: str, outputs: list[list[dict[str, Any]]] | None = None) -> str | None:
+    """The job: continue a waiting run; the waiting node ends with ``outputs`` (or its own items)."""
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None or execution.status != RunStatus.WAITING or not execution.frontier:
+            return None
+        if not transition(session, execution, RunStatus.RUNNING):
+            return None
+        graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
+    runner = _runner(graph, execution)
+    resumed = [[Item.from_dict(item) for item in output] for output in outputs] if outputs is not None else None
+    try:
+        result = runner.resume(execution.frontier or {}, resumed)
+    except Exception as err:
+        logger.exception("resuming run %s crashed", execution_id)
+        result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
+    _finish(execution, graph, result)
+    return result.status.value
+
+
+def _step_row(execution_id: str, step: Step) -> ExecutionStep:
+    return ExecutionStep(
+        execution_id=execution_id,
+        node_id=step.node_id,
+        node_name=step.node,
+        run_index=step.run_index,
+        status=step.status,
+        input_items={"main": [[item.to_dict() for item in items] for items in step.inputs]},
+        output_items={"main": [[item.to_dict() for item in items] for items in step.outputs]}
+        if step.outputs is not None
+        else None,
+        error=step.error,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+    )
+
+
+def _response_payload(result: RunResult) -> dict[str, Any]:
+    """What a waiting webhook caller gets: how the run ended, the last node's items, and the
+    response a Respond to Webhook node chose (the first one that ran), if any."""
+    response = None
+    for step in result.steps:
+        chosen = result.node_state.get(step.node, {}).get("response")
+        if step.status == "succeeded" and chosen is not None:
+            response = chosen
+            break
+    return {
+        "status": result.status.value,
+        "items": [item.json for item in result.last_items()],
+        "error": result.error,
+        "response": response,
+    }
+
+
+def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult) -> None:
+    now = utcnow()
+    with session_scope() as session:
+        current = session.get(Execution, execution.id)
+        if current is None:
+            return
+        session.add_all(_step_row(execution.id, step) for step in result.steps)
+        if current.status == RunStatus.CANCELLED:
+            outcome = RunStatus.CANCELLED
+        elif result.status is RunStatus.WAITING:
+            transition(
+                session,
+                current,
+                RunStatus.WAITING,
+                data={"node": result.waiting_node, "kind": result.wait.kind if result.wait else None},
+                frontier=result.frontier,
+            )
+            outcome = RunStatus.WAITING
+        else:
+            outcome = result.status
+            transition(
+                session,
+                current,
+                outcome,
+                data={"error": result.error} if result.error else None,
+                finished_at=now,
+                error=result.error,
+                frontier=None,
+            )
+    if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind == "time":
+        resume_at = result.wait.resume_at or now
+        get_queue().enqueue_at(resume_at, RESUME_JOB, execution.id, job_id=resume_job_id(execution.id))
+    if execution.trigger_data.get("notify"):
+        run_results.deliver(execution.id, _response_payload(result))
+    if outcome is RunStatus.FAILED and execution.mode != ExecutionMode.ERROR:
+        _start_error_workflow(execution, graph, result)
+
+
+def _start_error_workflow(execution: Execution, graph: WorkflowGraph, result: RunResult) -> None:
+    error_workflow_id = graph.settings.get("error_workflow")
+    if not error_workflow_id:
+        return
+    item = {
+        "execution": {
+            "id": execution.id,
+            "url": f"{get_settings().public_url}/executions/{execution.id}",
+            "error": result.error,
+            "last_node": (result.error or {}).get("node"),
+            "mode": execution.mode,
+        },
+        "workflow": {"id": execution.workflow_id, "name": graph.name},
+    }
+    try:
+        start_execution(
+            str(error_workflow_id), [item], StartOptions(mode=ExecutionMode.ERROR, parent_execution_id=execution.id)
+        )
+    except (NotFound, InvalidInput) as err:
+        logger.warning("error workflow %s of run %s could not start: %s", error_workflow_id, execution.id, err.message)
+
+
+def cancel_execution(execution_id: str, *, actor: User | None = None) -> Execution:
+    """Stop a run: queued and waiting runs stop at once, a running one after its current node.
+
+    Raises:
+        NotFound: No such run.
+        Conflict: The run has already finished.
+    """
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None:
+            raise NotFound(f"No run with id {execution_id}.")
+        try:
+            changed = transition(
+                session, execution, RunStatus.CANCELLED, actor=actor.email if actor else None, finished_at=utcnow()
+            )
+        except InvalidTransition as err:
+            raise Conflict(f"The run is already {execution.status}; there is nothing to cancel.") from err
+        if not changed:
+            raise Conflict("The run changed state meanwhile; reload and try again.")
+    queue = get_queue()
+    queue.cancel(job_id(execution_id))
+    queue.cancel(resume_job_id(execution_id))
+    return execution
+
+
+def retry_execution(execution_id: str, *, actor: User | None = None) -> Execution:
+    """Run a failed or cancelled run again with the same trigger data, on the workflow's current version.
+
+    Raises:
+        NotFound: No such run.
+        Conflict: The run has not ended, or it succeeded.
+    """
+    with session_scope() as session:
+        original = session.get(Execution, execution_id)
+        if original is None:
+            raise NotFound(f"No run with id {execution_id}.")
+    if original.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
+        raise Conflict(f"Only failed or cancelled runs can be retried; this one is {original.status}.")
+    data = original.trigger_data
+    return start_execution(
+        original.workflow_id,
+        list(data.get("items") or []),
+        StartOptions(
+            mode=ExecutionMode.RETRY,
+            start_node=data.get("start_node"),
+            actor=actor,
+            retry_of_id=original.id,
+            pinned=data.get("pinned"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ExecutionFilter:
+    workflow_id: str | None = None
+    status: str | None = None
+    mode: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def list_executions(filters: ExecutionFilter) -> tuple[list[Execution], int]:
+    """Runs matching ``filters``, newest first, and how many match in all."""
+    query = select(Execution)
+    count = select(func.count()).select_from(Execution)
+    conditions = []
+    if filters.workflow_id:
+        conditions.append(col(Execution.workflow_id) == filters.workflow_id)
+    if filters.status:
+        conditions.append(col(Execution.status) == filters.status)
+    if filters.mode:
+        conditions.append(col(Execution.mode) == filters.mode)
+    if filters.since:
+        conditions.append(col(Execution.created_at) >= filters.since)
+    if filters.until:
+        conditions.append(col(Execution.created_at) < filters.until)
+    for condition in conditions:
+        query = query.where(condition)
+        count = count.where(condition)
+    query = query.order_by(col(Execution.created_at).desc(), col(Execution.id).desc())
+    with session_scope() as session:
+        rows = list(session.exec(query.offset(filters.offset).limit(filters.limit)))
+        total = int(session.exec(count).one())
+    return rows, total
+
+
+def get_execution(execution_id: str) -> tuple[Execution, list[ExecutionStep], list[ExecutionEvent]]:
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None:
+            raise NotFound(f"No run with id {execution_id}.")
+        steps = list(
+            session.exec(
+                select(ExecutionStep).where(ExecutionStep.execution_id == execution_id).order_by(col(ExecutionStep.id))
+            )
+        )
+        history = list(
+            session.exec(
+                select(ExecutionEvent)
+                .where(ExecutionEvent.execution_id == execution_id)
+                .order_by(col(ExecutionEvent.id))
+            )
+        )
+    return execution, steps, history
+
+
+def is_finished(status: str) -> bool:
+    return RunStatus(status) in TERMINAL

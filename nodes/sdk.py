@@ -1,0 +1,357 @@
+"""The node SDK: what a node declares, and the context the engine hands it.
+
+A node is mostly data (n8n's lesson): a permanent type id, a version, how it
+looks in the palette, its inputs and outputs, a pydantic model of its
+parameters (whose JSON schema the studio renders as the config panel), and the
+credential types it needs. Behaviour is one method, :meth:`Node.execute`,
+which receives the items of its main input and returns items per output, or a
+:class:`Wait` that pauses the run.
+
+Nodes import this module and the SDK of their service, nothing from
+``hitl_studio.ui``; everything else they need comes through :class:`Context`.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TYPE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+"""Type ids are permanent, dotted, lower-case: ``slack.send_message``, ``core.set``."""
+
+CREDENTIAL_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Category(StrEnum):
+    """Where a node appears in the palette."""
+
+    TRIGGER = "trigger"
+    FLOW = "flow"
+    DATA = "data"
+    FILES = "files"
+    ACTION = "action"
+    AI = "ai"
+    HUMAN = "human"
+    INTEGRATION = "integration"
+    UTILITY = "utility"
+
+
+class TriggerKind(StrEnum):
+    """How a trigger starts runs; the studio registers it accordingly on activation."""
+
+    MANUAL = "manual"
+    WEBHOOK = "webhook"
+    SCHEDULE = "schedule"
+    ERROR = "error"
+    SUBWORKFLOW = "subworkflow"
+    POLL = "poll"
+
+
+@dataclass(slots=True)
+class Item:
+    """One unit of data flowing between nodes (n8n's item).
+
+    Attributes:
+        json: The item's data.
+        binary: Named files, each a reference into the file store (see :meth:`Context.store_binary`),
+            never the bytes themselves, so large files never sit in a run's memory or rows.
+        paired_item: Index of the input item this one came from, so ``$node["X"].json`` can
+            find the matching upstream item.
+    """
+
+    json: dict[str, Any]
+    binary: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paired_item: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"json": self.json}
+        if self.binary:
+            data["binary"] = self.binary
+        if self.paired_item is not None:
+            data["paired_item"] = self.paired_item
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Item:
+        """Accept ``{"json": {...}, "binary": ...}`` or a bare JSON object (as people type them)."""
+        if "json" in data and isinstance(data["json"], dict) and set(data) <= {"json", "binary", "paired_item"}:
+            return cls(dict(data["json"]), dict(data.get("binary") or {}), data.get("paired_item"))
+        return cls(dict(data))
+
+
+NodeOutput = list[list[Item]]
+"""Items per output, in the order of the node's declared outputs."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Returned by :meth:`Node.execute` to pause the run without holding a worker.
+
+    The engine stores the run's frontier and ends the job; the run resumes when
+    ``resume_at`` passes (kind ``time``) or when the host resumes it with items
+    (an approval decided, a form submitted, a webhook called).
+
+    Attributes:
+        kind: What the run waits for: ``time``, ``approval``, ``form``, ``webhook`` or ``subworkflow``.
+        resume_at: When a time wait ends (aware UTC); for other kinds, an optional deadline.
+        data: What the host needs to set the wait up (an approval request, a form schema...).
+        passthrough: Items to emit on resume when the host brings none (a plain time wait).
+    """
+
+    kind: Literal["time", "approval", "form", "webhook", "subworkflow"]
+    resume_at: datetime | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    passthrough: list[Item] = field(default_factory=list)
+
+
+class NodeError(Exception):
+    """A node failed in a way a person can act on.
+
+    Args:
+        message: What went wrong, in one sentence.
+        description: What to do about it.
+        item_index: The input item being processed, when the error is about one item.
+    """
+
+    def __init__(self, message: str, *, description: str = "", item_index: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.description = description
+        self.item_index = item_index
+
+
+class StopRun(NodeError):
+    """Raised on purpose (Stop and Error node): the run fails with this message, no retry."""
+
+
+class Parameters(BaseModel):
+    """Base of every node's parameter model: unknown parameters are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParameters(Parameters):
+    """For nodes that take no parameters."""
+
+
+Widget = Literal[
+    "text", "textarea", "number", "boolean", "options", "multi_options", "json", "code", "cron", "datetime", "password"
+]
+
+
+def param(
+    default: Any = ...,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    widget: Widget | None = None,
+    show_if: Mapping[str, Sequence[Any]] | None = None,
+    advanced: bool = False,
+    placeholder: str | None = None,
+    no_expressions: bool = False,
+    **constraints: Any,
+) -> Any:
+    """Declare a parameter with the hints the studio's config panel reads.
+
+    Args:
+        default: The default value; omit for a required parameter.
+        title: Label in the panel (defaults to the field name, humanised).
+        description: Help text under the field.
+        widget: Overrides the widget the type implies (``code``, ``cron``, ``textarea``, ``json``...).
+        show_if: Show the field only when other parameters have one of these values,
+            e.g. ``{"method": ["POST", "PUT"]}``; hidden fields keep their defaults.
+        advanced: Fold the field under "more options".
+        placeholder: Example text shown in an empty field.
+        no_expressions: The value is used literally (paths, type switches); ``{{ }}`` is refused on save.
+        **constraints: Passed to pydantic's ``Field`` (``ge``, ``max_length``, ``min_length``...).
+    """
+    extra: dict[str, Any] = {}
+    if widget:
+        extra["widget"] = widget
+    if show_if:
+        extra["show_if"] = {name: list(values) for name, values in show_if.items()}
+    if advanced:
+        extra["advanced"] = True
+    if placeholder:
+        extra["placeholder"] = placeholder
+    if no_expressions:
+        extra["no_expressions"] = True
+    if "default_factory" in constraints:
+        return Field(title=title, description=description, json_schema_extra=extra or None, **constraints)
+    return Field(default, title=title, description=description, json_schema_extra=extra or None, **constraints)
+
+
+@dataclass(frozen=True)
+class CredentialRequirement:
+    """A credential type a node can use; ``required=False`` when the node also works without one."""
+
+    type: str
+    required: bool = True
+    show_if: Mapping[str, Sequence[Any]] | None = None
+
+
+class CredentialType(abc.ABC):
+    """A kind of secret (an API key, SMTP login...), declared beside the nodes that use it.
+
+    ``Fields`` is a pydantic model: the Credentials screen renders its form
+    from it, and stored data is validated against it.
+    """
+
+    id: ClassVar[str]
+    display_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Fields: ClassVar[type[BaseModel]]
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields never shown again once saved (shown as set/unset)."""
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {
+            "id": cls.id,
+            "display_name": cls.display_name,
+            "description": cls.description,
+            "secret_fields": sorted(cls.secret_fields),
+            "schema": cls.Fields.model_json_schema(),
+        }
+
+
+class Context(Protocol):
+    """What the engine gives a node while it runs. Implemented by ``hitl_studio.engine``."""
+
+    @property
+    def node_name(self) -> str: ...
+
+    @property
+    def execution_id(self) -> str: ...
+
+    @property
+    def inputs(self) -> list[list[Item]]:
+        """Items on every input (index = input position); nodes with one input use ``items``."""
+        ...
+
+    @property
+    def run_index(self) -> int:
+        """How many times this node already ran in this execution (loops run nodes repeatedly)."""
+        ...
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable state kept for this node across its runs in one execution (loops)."""
+        ...
+
+    def params(self, item_index: int = 0) -> Any:
+        """The node's parameters, expressions evaluated against item ``item_index``, validated."""
+        ...
+
+    def raw_params(self) -> dict[str, Any]:
+        """The parameters as saved, expressions unevaluated."""
+        ...
+
+    def evaluate(self, value: Any, item_index: int = 0) -> Any:
+        """Evaluate expressions in ``value`` (for values a node builds itself, e.g. per rule)."""
+        ...
+
+    def credential(self, type_id: str) -> dict[str, Any]:
+        """The decrypted data of the credential of ``type_id`` selected on this node."""
+        ...
+
+    def store_binary(self, data: bytes, *, file_name: str, mime_type: str) -> dict[str, Any]:
+        """Put bytes into the file store; returns the reference to set in :attr:`Item.binary`."""
+        ...
+
+    def read_binary(self, reference: Mapping[str, Any]) -> bytes:
+        """The bytes behind a binary reference."""
+        ...
+
+    def run_workflow(self, workflow_id: str, items: list[Item]) -> list[Item]:
+        """Run another workflow to completion with ``items`` and return its last node's items."""
+        ...
+
+    def remaining_seconds(self) -> float | None:
+        """Seconds left before this node's timeout, if it has one (pass it to network calls)."""
+        ...
+
+
+class Node(abc.ABC):
+    """Base of every node. Subclasses set the class attributes and implement :meth:`execute`.
+
+    One instance serves every run, so nodes keep no state on ``self``: per-run
+    state goes in :attr:`Context.state`.
+    """
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    display_name: ClassVar[str]
+    category: ClassVar[Category]
+    description: ClassVar[str]
+    icon: ClassVar[str]
+    """A Lucide icon name (https://lucide.dev), e.g. ``"git-branch"``."""
+    inputs: ClassVar[tuple[str, ...]] = ("main",)
+    outputs: ClassVar[tuple[str, ...]] = ("main",)
+    Parameters: ClassVar[type[Parameters]] = NoParameters
+    credentials: ClassVar[tuple[CredentialRequirement, ...]] = ()
+    allows_cycles: ClassVar[bool] = False
+    """True for loop nodes: a cycle through this node is a loop, not a mistake."""
+    subtitle: ClassVar[str | None] = None
+    """A parameter name whose value the canvas shows under the node's name (e.g. ``operation``)."""
+
+    @classmethod
+    def output_names(cls, parameters: Mapping[str, Any]) -> tuple[str, ...]:
+        """The outputs for these parameters; override when they depend on them (Switch)."""
+        return cls.outputs
+
+    @abc.abstractmethod
+    def execute(self, ctx: Context, items: list[Item]) -> NodeOutput | list[Item] | Wait:
+        """Process the items of the main input.
+
+        Returns:
+            Items per output (``[[...], [...]]``); a single-output node may return a
+            plain list of items; or a :class:`Wait` to pause the run.
+
+        Raises:
+            NodeError: With a message a person can act on, and the item index when known.
+        """
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The JSON the palette and config panel are built from."""
+        description: dict[str, Any] = {
+            "type": cls.type,
+            "version": cls.version,
+            "display_name": cls.display_name,
+            "category": str(cls.category),
+            "description": cls.description,
+            "icon": cls.icon,
+            "inputs": list(cls.inputs),
+            "outputs": list(cls.outputs),
+            "credentials": [
+                {"type": c.type, "required": c.required, "show_if": dict(c.show_if or {})} for c in cls.credentials
+            ],
+            "parameters": cls.Parameters.model_json_schema(),
+            "allows_cycles": cls.allows_cycles,
+            "subtitle": cls.subtitle,
+        }
+        if issubclass(cls, TriggerNode):
+            description["trigger"] = str(cls.trigger_kind)
+        return description
+
+
+class TriggerNode(Node):
+    """A node that starts runs. The engine hands it the trigger's data as its items.
+
+    By default it passes them on unchanged; triggers override :meth:`execute`
+    to shape them (the webhook trigger builds ``{"headers", "params", "query", "body"}``).
+    """
+
+    inputs: ClassVar[tuple[str, ...]] = ()
+    trigger_kind: ClassVar[TriggerKind]
+
+    def execute(self, ctx: Context, items: list[Item]) -> NodeOutput | list[Item] | Wait:
+        return [items]

@@ -1,0 +1,1 @@
+"""Nodes that start runs: manual, webhook, schedule, error, and sub-workflow triggers."""
