@@ -87,6 +87,7 @@ class Settings:
     database_url: str
     redis_url: str | None
     secret_key: str
+    secret_key_previous: tuple[str, ...]
     public_url: str
     api_url: str
     frontend_port: int
@@ -103,6 +104,8 @@ class Settings:
     """Environment variables expressions may read as ``$env.NAME`` (HITL_EXPRESSION_ENV, comma-separated)."""
     webhook_timeout_seconds: int = 30
     webhook_max_bytes: int = 16 * 1024 * 1024
+    step_inline_bytes: int = 256 * 1024
+    """A step's items larger than this (as JSON) are kept in the file store, not in its row."""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
@@ -251,6 +254,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=_database_url(reader, data_dir),
         redis_url=reader.url("REDIS_URL", None, ("redis", "rediss", "unix")),
         secret_key=_secret_key(reader, data_dir),
+        secret_key_previous=tuple(
+            key.strip() for key in (reader.text("HITL_SECRET_KEY_PREVIOUS") or "").split(",") if key.strip()
+        ),
         public_url=(reader.url("HITL_PUBLIC_URL", f"http://localhost:{frontend_port}", ("http", "https")) or "").rstrip(
             "/"
         ),
@@ -270,6 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         webhook_timeout_seconds=reader.integer("HITL_WEBHOOK_TIMEOUT_SECONDS", 30, minimum=1, maximum=3600),
         webhook_max_bytes=reader.integer("HITL_WEBHOOK_MAX_BYTES", 16 * 1024 * 1024, minimum=1024),
+        step_inline_bytes=reader.integer("HITL_STEP_INLINE_BYTES", 256 * 1024, minimum=1024),
         smtp=SmtpSettings(
             host=reader.text("SMTP_HOST"),
             port=reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535),

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -188,6 +189,20 @@ def param(
     return Field(default, title=title, description=description, json_schema_extra=extra or None, **constraints)
 
 
+@cache
+def literal_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Parameters used exactly as saved: ``{{`` in them is text, never an expression.
+
+    Those declared ``no_expressions`` and code editors (a Code node's ``{{`` is Python).
+    """
+    names = set()
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("no_expressions") or extra.get("widget") == "code":
+            names.add(name)
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class CredentialRequirement:
     """A credential type a node can use; ``required=False`` when the node also works without one."""
@@ -210,6 +225,9 @@ class CredentialType(abc.ABC):
     Fields: ClassVar[type[BaseModel]]
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     """Fields never shown again once saved (shown as set/unset)."""
+    # A type may also define ``test_connection(cls, fields) -> str``: it checks the
+    # credential against its service and returns a short success message, or raises
+    # NodeError with what is wrong. The Credentials screen offers "Test" when it exists.
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -239,6 +257,11 @@ class Context(Protocol):
     @property
     def run_index(self) -> int:
         """How many times this node already ran in this execution (loops run nodes repeatedly)."""
+        ...
+
+    @property
+    def timezone(self) -> str:
+        """The workflow's time zone (its ``settings.timezone``, UTC by default), for date handling."""
         ...
 
     @property

@@ -20,3 +20,15 @@ def wait_for_run(execution_id: str, *, statuses: frozenset[str] | None = None, t
         if time.monotonic() > deadline:
             raise AssertionError(f"run {execution_id} is still {execution.status} after {timeout} s")
         time.sleep(0.02)
+
+
+def wait_for_runs_of(workflow_id: str, *, count: int = 1, timeout: float = 15.0) -> list[Execution]:
+    """Poll until ``workflow_id`` has at least ``count`` runs (e.g. an error workflow started by another run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runs, total = executions.list_executions(executions.ExecutionFilter(workflow_id=workflow_id))
+        if total >= count:
+            return runs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workflow {workflow_id} has {total} run(s), not {count}, after {timeout} s")
+        time.sleep(0.02)

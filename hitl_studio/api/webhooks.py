@@ -128,7 +128,6 @@ def _respond(payload: dict[str, Any], execution_id: str) -> Response:
     return JSONResponse(items[0] if len(items) == 1 else items, 200)
 
 
-@router.api_route("/webhook/{path:path}", methods=METHODS, summary="Start the run of the active workflow on this path")
 async def webhook(path: str, request: Request) -> Response:
     settings = get_settings()
     found = await run_in_threadpool(triggers.find_webhook, request.method, path)
@@ -172,3 +171,14 @@ async def webhook(path: str, request: Request) -> Response:
     if payload is None:
         return JSONResponse({"execution_id": execution.id, "status": "running"}, 202)
     return _respond(payload, execution.id)
+
+
+for _method in METHODS:
+    # One route per method, so each gets its own operation in the OpenAPI document.
+    router.add_api_route(
+        "/webhook/{path:path}",
+        webhook,
+        methods=[_method],
+        operation_id=f"webhook_{_method.lower()}",
+        summary=f"{_method}: start the run of the active workflow listening on this path",
+    )

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from hitl_studio.engine import expressions
 from hitl_studio.engine.graph import NodeSpec
-from nodes.sdk import Item, Node, NodeError
+from nodes.sdk import Item, Node, NodeError, literal_fields
 
 if TYPE_CHECKING:
     from hitl_studio.engine.runner import Runner
@@ -64,7 +64,10 @@ class NodeContext:
         self._state = state
         self._deadline = deadline
         self._static_params: Any = None
-        self._has_expressions = expressions.contains_expression(spec.parameters)
+        self._literal = literal_fields(cls.Parameters)
+        self._has_expressions = any(
+            expressions.contains_expression(value) for key, value in spec.parameters.items() if key not in self._literal
+        )
         self._input_json: list[dict[str, Any]] | None = None
         self._node_outputs: NodeOutputs | None = None
         # One $now per node run, so every item of the run sees the same moment.
@@ -89,6 +92,10 @@ class NodeContext:
     @property
     def state(self) -> dict[str, Any]:
         return self._state
+
+    @property
+    def timezone(self) -> str:
+        return self._runner.timezone
 
     def _expression_context(self, item_index: int) -> expressions.ExpressionContext:
         items = self._inputs[0] if self._inputs else []
@@ -131,6 +138,9 @@ class NodeContext:
         context = self._expression_context(item_index)
         resolved: dict[str, Any] = {}
         for key, value in self._spec.parameters.items():
+            if key in self._literal:
+                resolved[key] = value
+                continue
             try:
                 resolved[key] = expressions.resolve(value, context)
             except expressions.ExpressionError as err:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from hitl_studio.engine import expressions
 from nodes.registry import NodeRegistry, UnknownNodeType
-from nodes.sdk import Node, TriggerNode
+from nodes.sdk import Node, TriggerNode, literal_fields
 
 
 class OnError(StrEnum):
@@ -275,6 +275,7 @@ def _parameter_problems(spec: NodeSpec, cls: type[Node]) -> Iterable[Problem]:
         if key not in fields:
             yield Problem(f"unknown parameter {key!r}", node=spec.name, parameter=key)
     literal: dict[str, Any] = {}
+    fixed = literal_fields(model)
     for key, info in fields.items():
         if key not in spec.parameters:
             if info.is_required():
@@ -282,9 +283,10 @@ def _parameter_problems(spec: NodeSpec, cls: type[Node]) -> Iterable[Problem]:
             continue
         value = spec.parameters[key]
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        if expressions.contains_expression(value):
-            if extra.get("no_expressions"):
+        if expressions.contains_expression(value) and extra.get("widget") != "code":
+            if key in fixed:
                 yield Problem("does not take expressions; enter a fixed value", node=spec.name, parameter=key)
+                continue
             for template in _strings(value):
                 message = expressions.check(template)
                 if message:
@@ -303,8 +305,9 @@ def _parameter_problems(spec: NodeSpec, cls: type[Node]) -> Iterable[Problem]:
 def _placeholders(model: type[Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Stand-ins for expression-valued fields so the rest of the model can be validated alone."""
     values: dict[str, Any] = {}
+    fixed = literal_fields(model)
     for key, info in model.model_fields.items():
-        if key in parameters and expressions.contains_expression(parameters[key]):
+        if key in parameters and key not in fixed and expressions.contains_expression(parameters[key]):
             values[key] = info.get_default(call_default_factory=True) if not info.is_required() else None
     return {key: value for key, value in values.items() if value is not None}
 

@@ -11,18 +11,21 @@ the database out of the per-node hot path.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from hitl_studio import events, files
+from hitl_studio.credentials.masking import SecretMasker
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.engine.graph import GraphError, WorkflowGraph, parse_workflow, trigger_nodes, validate
 from hitl_studio.engine.runner import Runner, RunResult, Step
@@ -101,12 +104,32 @@ def transition(
 
 
 def _graph_for(session: Session, workflow_id: str, version: int) -> WorkflowGraph:
+    """The parsed graph of a workflow version.
+
+    Versions never change once written (a restore writes a new one), so the
+    parsed graph is cached: most runs then skip the query and the parsing.
+    """
+    key = (workflow_id, version)
+    cached = _graphs.get(key)
+    if cached is not None:
+        return cached
     row = session.exec(
         select(WorkflowVersion).where(WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == version)
     ).first()
     if row is None:
         raise NotFound(f"Version {version} of workflow {workflow_id} is missing.")
-    return parse_workflow({"name": row.name, **row.graph, "settings": row.settings})
+    graph = parse_workflow({"name": row.name, **row.graph, "settings": row.settings})
+    with _graphs_lock:
+        if len(_graphs) >= GRAPH_CACHE_SIZE:
+            _graphs.pop(next(iter(_graphs)))
+        _graphs[key] = graph
+    return graph
+
+
+GRAPH_CACHE_SIZE = 512
+_graphs: dict[tuple[str, int], WorkflowGraph] = {}
+_graphs_lock = threading.Lock()
+_runnable: set[tuple[str, int]] = set()
 
 
 def _start_node(graph: WorkflowGraph, mode: ExecutionMode, requested: str | None) -> str:
@@ -163,7 +186,9 @@ def create_execution(workflow_id: str, items: list[dict[str, Any]], options: Sta
             graph = _graph_for(session, workflow_id, version)
         except GraphError as err:
             raise InvalidInput(str(err), problems=[p.to_dict() for p in err.problems]) from err
-        check_runnable(graph)
+        if (workflow_id, version) not in _runnable:
+            check_runnable(graph)
+            _runnable.add((workflow_id, version))
         start = _start_node(graph, options.mode, options.start_node)
         execution = Execution(
             workflow_id=workflow_id,
@@ -231,9 +256,10 @@ class _CancelCheck:
 class _BusHooks:
     """Publishes each node's start and end for the live canvas."""
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(self, execution: Execution, masker: SecretMasker) -> None:
         self._execution_id = execution.id
         self._workflow_id = execution.workflow_id
+        self._masker = masker
 
     def node_started(self, node: str, run_index: int) -> None:
         events.publish(
@@ -253,21 +279,42 @@ class _BusHooks:
             run_index=step.run_index,
             status=step.status,
             items=[len(output) for output in step.outputs or []],
-            error=step.error["message"] if step.error else None,
+            error=self._masker.text(step.error["message"]) if step.error else None,
         )
 
 
 class StudioHost:
-    """The engine's window on the studio: files, sub-workflows, the ``$env`` allow-list."""
+    """The engine's window on the studio: credentials, files, sub-workflows, the ``$env`` allow-list."""
 
     def __init__(self, execution: Execution) -> None:
         self._execution = execution
+        self._owner_id: str | None = None
+        self._owner_loaded = False
+        self.masker = SecretMasker()
+
+    def _workflow_owner(self) -> str | None:
+        if not self._owner_loaded:
+            with session_scope() as session:
+                workflow = session.get(Workflow, self._execution.workflow_id)
+                self._owner_id = workflow.owner_id if workflow else None
+            self._owner_loaded = True
+        return self._owner_id
 
     def credential(self, node_name: str, selection: Mapping[str, Any], type_id: str) -> dict[str, Any]:
-        raise NodeError(
-            f"node {node_name!r} needs a {type_id} credential, and this studio has no credential store yet",
-            description="Credentials arrive with the credentials feature; use a node that needs none meanwhile.",
+        from hitl_studio.services.credentials import decrypted_for_run
+
+        credential_id = selection.get("id") if isinstance(selection, Mapping) else None
+        if not credential_id:
+            raise NodeError(
+                f"no {type_id} credential is selected on node {node_name!r}",
+                description="Open the node and pick a credential (or create one under Credentials).",
+            )
+        data = decrypted_for_run(
+            str(credential_id), type_id, workflow_owner_id=self._workflow_owner(), execution_id=self._execution.id
         )
+        secret_fields = get_registry().credential_type(type_id).secret_fields
+        self.masker.add(str(data[name]) for name in secret_fields if isinstance(data.get(name), str | int))
+        return data
 
     def store_binary(self, data: bytes, *, file_name: str, mime_type: str) -> dict[str, Any]:
         return files.put(data, file_name=file_name, mime_type=mime_type)
@@ -308,9 +355,58 @@ def _prior_outputs(session: Session, execution_id: str | None) -> dict[str, list
     )
     outputs: dict[str, list[list[Item]]] = {}
     for step in rows:
-        if step.output_items:
-            outputs[step.node_name] = [[Item.from_dict(item) for item in out] for out in step.output_items["main"]]
+        _, produced = step_data(step)
+        if produced:
+            outputs[step.node_name] = [[Item.from_dict(item) for item in out] for out in produced["main"]]
     return outputs
+
+
+HEARTBEAT_SECONDS = 10.0
+
+
+class _Heartbeats:
+    """Stamps ``heartbeat_at`` on the runs this process is executing, every HEARTBEAT_SECONDS.
+
+    A run whose stamp goes stale was lost with its worker (killed, out of
+    memory, machine gone); the reconciler sees that in the database and runs it
+    again, whatever the queue believes about the job.
+    """
+
+    def __init__(self) -> None:
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, execution_id: str) -> None:
+        with self._lock:
+            self._running.add(execution_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="hitl-heartbeats", daemon=True)
+                self._thread.start()
+
+    def remove(self, execution_id: str) -> None:
+        with self._lock:
+            self._running.discard(execution_id)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                running = list(self._running)
+            if not running:
+                continue
+            try:
+                with session_scope() as session:
+                    session.execute(
+                        update(Execution)
+                        .where(col(Execution.id).in_(running), col(Execution.status) == RunStatus.RUNNING.value)
+                        .values(heartbeat_at=utcnow())
+                    )
+            except Exception:
+                logger.exception("could not record the heartbeat of %d run(s)", len(running))
+
+
+_heartbeats = _Heartbeats()
 
 
 def run_execution(execution_id: str) -> str | None:
@@ -325,12 +421,14 @@ def _run(execution_id: str) -> RunResult | None:
         if execution is None or execution.status != RunStatus.QUEUED:
             logger.info("run %s is %s, not queued; nothing to do", execution_id, execution and execution.status)
             return None
-        if not transition(session, execution, RunStatus.RUNNING, started_at=utcnow()):
+        now = utcnow()
+        if not transition(session, execution, RunStatus.RUNNING, started_at=now, heartbeat_at=now):
             return None
         graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
         prior = _prior_outputs(session, execution.trigger_data.get("reuse_execution_id"))
     data = execution.trigger_data
     runner = _runner(graph, execution)
+    _heartbeats.add(execution_id)
     try:
         result = runner.start(
             data["start_node"],
@@ -341,19 +439,22 @@ def _run(execution_id: str) -> RunResult | None:
     except Exception as err:
         logger.exception("run %s crashed", execution_id)
         result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
-    _finish(execution, graph, result)
+    finally:
+        _heartbeats.remove(execution_id)
+    _finish(execution, graph, result, runner.host.masker)  # type: ignore[attr-defined]
     return result
 
 
 def _runner(graph: WorkflowGraph, execution: Execution) -> Runner:
+    host = StudioHost(execution)
     return Runner(
         graph,
         get_registry(),
-        StudioHost(execution),
+        host,
         execution_id=execution.id,
         execution_mode=execution.mode,
         workflow_id=execution.workflow_id,
-        hooks=_BusHooks(execution),
+        hooks=_BusHooks(execution, host.masker),
         cancelled=_CancelCheck(execution.id),
     )
 
@@ -364,35 +465,62 @@ def resume_execution(execution_id: str, outputs: list[list[dict[str, Any]]] | No
         execution = session.get(Execution, execution_id)
         if execution is None or execution.status != RunStatus.WAITING or not execution.frontier:
             return None
-        if not transition(session, execution, RunStatus.RUNNING):
+        if not transition(session, execution, RunStatus.RUNNING, heartbeat_at=utcnow()):
             return None
         graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
     runner = _runner(graph, execution)
     resumed = [[Item.from_dict(item) for item in output] for output in outputs] if outputs is not None else None
+    _heartbeats.add(execution_id)
     try:
         result = runner.resume(execution.frontier or {}, resumed)
     except Exception as err:
         logger.exception("resuming run %s crashed", execution_id)
         result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
-    _finish(execution, graph, result)
+    finally:
+        _heartbeats.remove(execution_id)
+    _finish(execution, graph, result, runner.host.masker)  # type: ignore[attr-defined]
     return result.status.value
 
 
-def _step_row(execution_id: str, step: Step) -> ExecutionStep:
+def _step_row(execution_id: str, step: Step, inline_limit: int, masker: SecretMasker) -> ExecutionStep:
+    """A step as a row; input and output larger than ``inline_limit`` bytes go to the file store."""
+    inputs = masker.data({"main": [[item.to_dict() for item in items] for items in step.inputs]})
+    outputs = (
+        masker.data({"main": [[item.to_dict() for item in items] for items in step.outputs]})
+        if step.outputs is not None
+        else None
+    )
+    data_ref = None
+    encoded = json.dumps({"input": inputs, "output": outputs}, separators=(",", ":"), default=str).encode()
+    if len(encoded) > inline_limit:
+        name = f"{execution_id}-{step.node}-{step.run_index}.json"
+        data_ref = files.put(encoded, file_name=name, mime_type="application/json")["file_id"]
+        inputs, outputs = None, None  # type: ignore[assignment]
     return ExecutionStep(
         execution_id=execution_id,
         node_id=step.node_id,
         node_name=step.node,
         run_index=step.run_index,
         status=step.status,
-        input_items={"main": [[item.to_dict() for item in items] for items in step.inputs]},
-        output_items={"main": [[item.to_dict() for item in items] for items in step.outputs]}
-        if step.outputs is not None
-        else None,
-        error=step.error,
+        input_items=inputs,
+        output_items=outputs,
+        data_ref=data_ref,
+        error=masker.data(step.error),
         started_at=step.started_at,
         finished_at=step.finished_at,
     )
+
+
+def step_data(step: ExecutionStep) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A step's input and output (``{"main": [[item, ...], ...]}``), from the row or the file store."""
+    if step.data_ref is None:
+        return step.input_items, step.output_items
+    try:
+        stored = json.loads(files.get({"file_id": step.data_ref, "file_name": f"{step.node_name} data"}))
+    except files.FileStoreError:
+        logger.warning("the data of step %s (%s) is missing from the file store", step.id, step.node_name)
+        return None, None
+    return stored.get("input"), stored.get("output")
 
 
 def _response_payload(result: RunResult) -> dict[str, Any]:
@@ -412,13 +540,17 @@ def _response_payload(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult) -> None:
+def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, masker: SecretMasker) -> None:
     now = utcnow()
+    if masker:
+        result.error = masker.data(result.error)
+        result.frontier = masker.data(result.frontier)
     with session_scope() as session:
         current = session.get(Execution, execution.id)
         if current is None:
             return
-        session.add_all(_step_row(execution.id, step) for step in result.steps)
+        limit = get_settings().step_inline_bytes
+        session.add_all(_step_row(execution.id, step, limit, masker) for step in result.steps)
         if current.status == RunStatus.CANCELLED:
             outcome = RunStatus.CANCELLED
         elif result.status is RunStatus.WAITING:
@@ -445,7 +577,7 @@ def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult) -> No
         resume_at = result.wait.resume_at or now
         get_queue().enqueue_at(resume_at, RESUME_JOB, execution.id, job_id=resume_job_id(execution.id))
     if execution.trigger_data.get("notify"):
-        run_results.deliver(execution.id, _response_payload(result))
+        run_results.deliver(execution.id, masker.data(_response_payload(result)))
     if outcome is RunStatus.FAILED and execution.mode != ExecutionMode.ERROR:
         _start_error_workflow(execution, graph, result)
 
@@ -535,6 +667,12 @@ class ExecutionFilter:
     offset: int = 0
 
 
+def _as_utc(moment: datetime) -> datetime:
+    # A time without a zone (``?since=2026-01-01T09:00``) means UTC, as in Wait and IF; the UTC
+    # column type refuses naive values, which made such a filter a 500.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def list_executions(filters: ExecutionFilter) -> tuple[list[Execution], int]:
     """Runs matching ``filters``, newest first, and how many match in all."""
     query = select(Execution)
@@ -547,9 +685,9 @@ def list_executions(filters: ExecutionFilter) -> tuple[list[Execution], int]:
     if filters.mode:
         conditions.append(col(Execution.mode) == filters.mode)
     if filters.since:
-        conditions.append(col(Execution.created_at) >= filters.since)
+        conditions.append(col(Execution.created_at) >= _as_utc(filters.since))
     if filters.until:
-        conditions.append(col(Execution.created_at) < filters.until)
+        conditions.append(col(Execution.created_at) < _as_utc(filters.until))
     for condition in conditions:
         query = query.where(condition)
         count = count.where(condition)

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
 # A run younger than this may simply not have reached a worker yet.
 GRACE = timedelta(seconds=30)
+# A running run whose worker has not stamped it for this long is taken as lost.
+STALE_HEARTBEAT = timedelta(seconds=executions.HEARTBEAT_SECONDS * 3)
 
 
 def _job_alive(job_id: str) -> bool:
@@ -32,6 +34,14 @@ def _job_alive(job_id: str) -> bool:
     except JobNotFound:
         return False
     return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED)
+
+
+def _lost(execution: Execution, now: datetime) -> bool:
+    """Whether a queued or running run has nobody working on it."""
+    if execution.status == RunStatus.RUNNING:
+        stamped = execution.heartbeat_at or execution.started_at or execution.created_at
+        return now - stamped > STALE_HEARTBEAT
+    return now - execution.created_at > GRACE and not _job_alive(executions.job_id(execution.id))
 
 
 def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str, int]:
@@ -65,7 +75,7 @@ def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str
                 )
                 counts["resumes"] += 1
             continue
-        if not embedded_restart and (now - execution.created_at < GRACE or _job_alive(executions.job_id(execution.id))):
+        if not embedded_restart and not _lost(execution, now):
             continue
         if execution.status == RunStatus.RUNNING:
             with session_scope() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from nodes.sdk import Category, Context, Item, Node, NodeOutput, Parameters, param
+from nodes.sdk import Category, Context, Item, Node, NodeError, NodeOutput, Parameters, param
 
 
 class ExecuteWorkflowParameters(Parameters):
@@ -34,6 +34,11 @@ class ExecuteWorkflowNode(Node):
         produced: list[Item] = []
         for index, item in enumerate(items):
             params = ctx.params(index)
-            for result in ctx.run_workflow(params.workflow_id, [item]):
+            try:
+                results = ctx.run_workflow(params.workflow_id, [item])
+            except NodeError as err:
+                # The host runs one item here but cannot know its index; the error must name it.
+                raise NodeError(err.message, description=err.description, item_index=index) from err
+            for result in results:
                 produced.append(Item(result.json, result.binary, index))
         return [produced]

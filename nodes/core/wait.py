@@ -39,7 +39,9 @@ class WaitNode(Node):
             try:
                 resume_at = datetime.fromisoformat(params.until)
             except ValueError as err:
-                raise NodeError(f"'until' is not a date: {params.until!r}", description="Use ISO 8601.") from err
+                raise NodeError(
+                    f"'until' is not a date: {params.until!r}", description="Use ISO 8601.", item_index=0
+                ) from err
             if resume_at.tzinfo is None:
                 resume_at = resume_at.replace(tzinfo=UTC)
         if resume_at <= datetime.now(UTC):

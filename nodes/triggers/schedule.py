@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import field_validator
 
 from nodes.sdk import Category, Context, Item, NodeOutput, Parameters, TriggerKind, TriggerNode, param
@@ -25,8 +25,13 @@ class ScheduleParameters(Parameters):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        if not croniter.is_valid(value):
-            raise ValueError(f"{value!r} is not a valid cron expression")
+        # croniter also reads a sixth field, as seconds: "0 0 9 * * 1-5" would fire five times at 00:00 on the 9th.
+        if not croniter.is_valid(value) or (not value.startswith("@") and len(value.split()) != 5):
+            raise ValueError(f"{value!r} is not a valid cron expression: use five fields, e.g. '0 9 * * 1-5'")
+        try:
+            croniter(value).get_next(datetime)
+        except CroniterBadDateError as err:
+            raise ValueError(f"{value!r} never fires; check its day of month and month") from err
         return value
 
     @field_validator("timezone")

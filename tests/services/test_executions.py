@@ -21,7 +21,7 @@ from hitl_studio.services.executions import StartOptions
 from hitl_studio.services.workflows import WorkflowInput
 from hitl_studio.settings import Settings
 from tests.factories import make_user
-from tests.runs import wait_for_run
+from tests.runs import wait_for_run, wait_for_runs_of
 from tests.servers import redis_url_or_skip
 from tests.workflows import node, workflow
 
@@ -75,8 +75,8 @@ def test_a_failing_run_records_the_error_and_starts_the_error_workflow(database:
 
     assert failed.status == RunStatus.FAILED
     assert failed.error is not None and failed.error["message"] == "bad order 7" and failed.error["node"] == "Stop"
-    runs, _ = executions.list_executions(executions.ExecutionFilter(workflow_id=handler_id))
-    handled = wait_for_run(runs[0].id)
+    (handler_run,) = wait_for_runs_of(handler_id)
+    handled = wait_for_run(handler_run.id)
     assert handled.mode == ExecutionMode.ERROR and handled.status == RunStatus.SUCCEEDED
     _, steps, _ = executions.get_execution(handled.id)
     trigger_item = steps[0].output_items["main"][0][0]["json"]
@@ -209,3 +209,28 @@ def test_runs_go_through_rq_workers_in_queue_mode(database: Settings, configure:
         rq_queue.empty()
         rq_queue.delete(delete_jobs=True)
     assert finished.status == RunStatus.SUCCEEDED
+
+
+def test_large_step_data_goes_to_the_file_store_and_reads_back(
+    database: Settings, configure: Callable[..., Settings]
+) -> None:
+    configure(HITL_STEP_INLINE_BYTES="2048")
+    workflow_id = save(doubling_flow())
+    big = "x" * 10_000
+
+    execution = executions.start_execution(workflow_id, [{"n": 1, "blob": big}])
+    assert wait_for_run(execution.id).status == RunStatus.SUCCEEDED
+
+    _, steps, _ = executions.get_execution(execution.id)
+    assert all(step.data_ref is not None and step.output_items is None for step in steps)
+    _, produced = executions.step_data(steps[1])
+    assert produced is not None
+    assert produced["main"][0][0]["json"] == {"n": 1, "blob": big, "doubled": 2}
+
+    rerun = executions.start_execution(
+        workflow_id, [], StartOptions(start_node="Double", reuse_execution_id=execution.id)
+    )
+    assert wait_for_run(rerun.id).status == RunStatus.SUCCEEDED
+    _, rerun_steps, _ = executions.get_execution(rerun.id)
+    assert [step.node_name for step in rerun_steps] == ["Double"]
+    assert executions.step_data(rerun_steps[0])[1]["main"][0][0]["json"]["doubled"] == 2  # type: ignore[index]

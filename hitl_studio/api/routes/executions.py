@@ -39,6 +39,7 @@ def _summary(execution: Execution) -> dict[str, Any]:
 
 def _step(step: ExecutionStep) -> dict[str, Any]:
     duration = (step.finished_at - step.started_at).total_seconds() * 1000 if step.finished_at else None
+    inputs, outputs = executions.step_data(step)
     return {
         "node": step.node_name,
         "node_id": step.node_id,
@@ -47,8 +48,9 @@ def _step(step: ExecutionStep) -> dict[str, Any]:
         "started_at": step.started_at.isoformat(),
         "finished_at": step.finished_at.isoformat() if step.finished_at else None,
         "duration_ms": round(duration, 3) if duration is not None else None,
-        "input": (step.input_items or {}).get("main", []),
-        "output": (step.output_items or {}).get("main") if step.output_items else None,
+        "input": (inputs or {}).get("main", []),
+        "output": outputs.get("main") if outputs else None,
+        "stored_in_file": step.data_ref is not None,
         "error": step.error,
     }
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import ValidationError
 
 from hitl_studio.api.deps import require
 from hitl_studio.auth.roles import Permission
 from hitl_studio.models.users import User
-from hitl_studio.services.errors import NotFound, ServiceError
+from hitl_studio.services.errors import InvalidInput, NotFound
 from nodes.registry import UnknownNodeType, get_registry
 from nodes.triggers.schedule import next_fire_times
 
@@ -47,7 +48,8 @@ def preview_schedule(
 
     try:
         params = ScheduleParameters(cron=cron, timezone=timezone)
-    except ValueError as err:
-        problem = str(err).splitlines()[-1] if str(err) else "invalid schedule"
-        raise ServiceError(problem, field_errors={"cron": problem}) from err
+    except ValidationError as err:
+        fields = {str(error["loc"][0]): error["msg"].removeprefix("Value error, ") for error in err.errors()}
+        summary = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        raise InvalidInput(f"The schedule is not valid: {summary}", field_errors=fields) from err
     return {"next": [moment.isoformat() for moment in next_fire_times(params.cron, params.timezone, count)]}

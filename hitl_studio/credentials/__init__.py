@@ -1,0 +1,1 @@
+"""Secrets at rest: authenticated encryption of credential data and OAuth tokens."""

@@ -1,0 +1,1 @@
+"""Email nodes: send mail through an SMTP server."""

@@ -1,0 +1,195 @@
+"""The SMTP credential, and opening a logged-in SMTP session with it (shared by the email nodes)."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError, field_validator
+
+from nodes.sdk import CredentialType, NodeError, param
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+# Deliberately strict: one @, a dotted domain, nothing that could end a header or start another address.
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
+_NAMED = re.compile(r"^(?P<name>.*)<(?P<address>[^<>]*)>$", re.DOTALL)
+
+
+def parse_addresses(text: str) -> list[tuple[str, str]]:
+    """``a@x.org, "Doe, Jane" <jane@y.org>`` as ``[("", "a@x.org"), ("Doe, Jane", "jane@y.org")]``.
+
+    Commas inside quotes or angle brackets do not split; empty entries are skipped.
+
+    Raises:
+        ValueError: Naming the first entry that is not an email address.
+    """
+    entries: list[str] = []
+    current: list[str] = []
+    quoted = angled = False
+    for char in text:
+        if char == '"' and not angled:
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            angled = True
+        elif char == ">" and not quoted:
+            angled = False
+        if char == "," and not quoted and not angled:
+            entries.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    entries.append("".join(current))
+    parsed: list[tuple[str, str]] = []
+    for raw in entries:
+        entry = raw.strip()
+        if not entry:
+            continue
+        match = _NAMED.match(entry)
+        name, address = (match["name"].strip().strip('"').strip(), match["address"].strip()) if match else ("", entry)
+        if "\r" in entry or "\n" in entry or not _ADDRESS.match(address):
+            raise ValueError(f"{entry!r} is not an email address")
+        parsed.append((name, address))
+    return parsed
+
+
+class SmtpFields(BaseModel):
+    host: str = param(title="Host", placeholder="smtp.example.com", min_length=1)
+    port: int = param(587, title="Port", description="587 for STARTTLS, 465 for SSL, 25 without.", ge=1, le=65535)
+    user: str = param("", title="User", description="Leave empty when the server needs no login.")
+    password: str = param("", title="Password", widget="password")
+    security: Literal["starttls", "ssl", "none"] = param(
+        "starttls",
+        title="Security",
+        description="starttls: upgrade a plain connection; ssl: TLS from the start (port 465); none: no encryption.",
+    )
+    sender: str = param(
+        title="Sender", description="The From address of the emails.", placeholder="Studio <studio@example.com>"
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _no_spaces(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(char.isspace() for char in value):
+            raise ValueError("the host must be a name or an address without spaces")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        if len(parse_addresses(value)) != 1:
+            raise ValueError("the sender must be one email address, like Studio <studio@example.com>")
+        return value.strip()
+
+
+class SmtpCredential(CredentialType):
+    id = "smtp"
+    display_name = "SMTP"
+    description = "An SMTP server login for sending email."
+    Fields = SmtpFields
+    secret_fields = frozenset({"password"})
+
+    @classmethod
+    def test_connection(cls, fields: SmtpFields | Mapping[str, Any]) -> str:
+        """Connect and log in; returns ``Connected to host:port``.
+
+        Raises:
+            NodeError: The server cannot be reached, refuses TLS or refuses the login.
+        """
+        checked = smtp_fields(fields)
+        client = open_smtp(checked, DEFAULT_TIMEOUT_SECONDS)
+        try:
+            client.quit()
+        except (OSError, smtplib.SMTPException):
+            client.close()
+        return f"Connected to {checked.host}:{checked.port}"
+
+
+def smtp_fields(data: SmtpFields | Mapping[str, Any]) -> SmtpFields:
+    """The credential's fields, validated (stored data may predate a default).
+
+    Raises:
+        NodeError: The stored credential is incomplete or invalid.
+    """
+    if isinstance(data, SmtpFields):
+        return data
+    try:
+        return SmtpFields.model_validate(dict(data))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "credential"
+        raise NodeError(
+            f"the SMTP credential is not valid: {where}: {first.get('msg', 'is invalid')}",
+            description="Open the credential and complete it.",
+        ) from err
+
+
+def open_smtp(fields: SmtpFields, timeout: float) -> smtplib.SMTP:
+    """A connected SMTP session, upgraded to TLS and logged in as the credential says.
+
+    Args:
+        fields: The SMTP credential.
+        timeout: Seconds for connecting and for each later network operation.
+
+    Raises:
+        NodeError: Naming the server and what to change.
+    """
+    where = f"{fields.host}:{fields.port}"
+    context = ssl.create_default_context()
+    try:
+        if fields.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(fields.host, fields.port, timeout=timeout, context=context)
+        else:
+            client = smtplib.SMTP(fields.host, fields.port, timeout=timeout)
+    except (OSError, smtplib.SMTPException) as err:
+        raise NodeError(
+            f"cannot connect to the SMTP server {where}: {err}",
+            description="Check the host, the port and the Security setting (ssl needs a TLS port such as 465).",
+        ) from err
+    try:
+        if fields.security == "starttls":
+            client.starttls(context=context)
+    except smtplib.SMTPNotSupportedError as err:
+        client.close()
+        raise NodeError(
+            f"the SMTP server {where} does not offer STARTTLS",
+            description="Set Security to ssl (with the TLS port) or, on a trusted network, to none.",
+        ) from err
+    except (OSError, smtplib.SMTPException) as err:
+        client.close()
+        raise NodeError(
+            f"TLS with the SMTP server {where} failed: {err}",
+            description="Check the Security setting and the server's certificate.",
+        ) from err
+    if not fields.user:
+        return client
+    try:
+        client.login(fields.user, fields.password)
+    except smtplib.SMTPNotSupportedError as err:
+        client.close()
+        raise NodeError(
+            f"the SMTP server {where} does not offer a login",
+            description="Leave User and Password empty, or use the port where the server accepts logins.",
+        ) from err
+    except smtplib.SMTPAuthenticationError as err:
+        client.close()
+        raise NodeError(
+            f"the SMTP server {where} refused the login of {fields.user!r}: {_reply(err)}",
+            description="Check the user and password; some providers need an app password.",
+        ) from err
+    except (OSError, smtplib.SMTPException) as err:
+        client.close()
+        raise NodeError(
+            f"logging in to the SMTP server {where} failed: {err}",
+            description="Check the user, the password and the Security setting.",
+        ) from err
+    return client
+
+
+def _reply(err: smtplib.SMTPResponseException) -> str:
+    message = err.smtp_error.decode(errors="replace") if isinstance(err.smtp_error, bytes) else str(err.smtp_error)
+    return f"{err.smtp_code} {message}".strip()

@@ -1,0 +1,1 @@
+"""File nodes: read and write CSV, JSON, spreadsheets, archives, files on disk, Markdown, XML and HTML."""

@@ -1,0 +1,1 @@
+"""PostgreSQL nodes: run queries and insert, update, upsert or select rows."""

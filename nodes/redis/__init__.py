@@ -1,0 +1,1 @@
+"""Redis nodes: read and write keys, lists and hashes, and publish messages."""

@@ -1,0 +1,48 @@
+"""Authenticated encryption of secrets, with key ids for rotation."""
+
+from __future__ import annotations
+
+import pytest
+
+from hitl_studio.credentials.crypto import DecryptionError, Keyring, decrypt, encrypt, stored_key_id
+
+OLD = "an-old-secret-key-that-is-long-enough-0001"
+NEW = "a-new-secret-key-that-is-long-enough-00002"
+
+
+def test_a_value_round_trips_and_names_its_key() -> None:
+    ring = Keyring.from_secrets(NEW)
+
+    sealed = encrypt(ring, {"token": "s3cret", "n": 1})
+
+    assert "s3cret" not in sealed
+    assert stored_key_id(sealed) == ring.current_id
+    assert decrypt(ring, sealed) == {"token": "s3cret", "n": 1}
+
+
+def test_every_encryption_is_different() -> None:
+    ring = Keyring.from_secrets(NEW)
+
+    assert encrypt(ring, {"a": 1}) != encrypt(ring, {"a": 1})
+
+
+def test_a_changed_byte_is_reported_as_tampering() -> None:
+    ring = Keyring.from_secrets(NEW)
+    sealed = encrypt(ring, {"token": "s3cret"})
+    head, body = sealed.rsplit(":", 1)
+    flipped = body[:-3] + ("A" if body[-3] != "A" else "B") + body[-2:]
+
+    with pytest.raises(DecryptionError, match="tampered"):
+        decrypt(ring, f"{head}:{flipped}")
+    with pytest.raises(DecryptionError, match="format"):
+        decrypt(ring, "garbage")
+
+
+def test_previous_keys_still_open_old_values_and_unknown_keys_are_named() -> None:
+    old_value = encrypt(Keyring.from_secrets(OLD), {"v": "old"})
+
+    rotated = Keyring.from_secrets(NEW, (OLD,))
+
+    assert decrypt(rotated, old_value) == {"v": "old"}
+    with pytest.raises(DecryptionError, match="neither HITL_SECRET_KEY nor in HITL_SECRET_KEY_PREVIOUS"):
+        decrypt(Keyring.from_secrets(NEW), old_value)
