@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hitl_studio import migrations
+from hitl_studio import events, migrations
 from hitl_studio.db import reset_engine
 from hitl_studio.queue import reset_queue
+from hitl_studio.services import run_results, triggers
 from hitl_studio.settings import Settings, get_settings, reset_settings
 from tests.servers import temporary_postgres_database
 
@@ -31,6 +32,9 @@ def _reset_process_state() -> None:
     reset_queue()
     reset_engine()
     reset_settings()
+    events.reset_bus()
+    run_results.reset()
+    triggers.route_cache.clear()
 
 
 @pytest.fixture(autouse=True)

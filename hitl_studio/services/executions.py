@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from hitl_studio import events, files
@@ -86,6 +86,8 @@ def transition(
         update(Execution)
         .where(col(Execution.id) == execution.id, col(Execution.status) == current.value)
         .values(**values)
+        # The row is updated in SQL only: no ORM look-up of objects to refresh (it is the hot path).
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -511,6 +513,25 @@ def _step_row(execution_id: str, step: Step, inline_limit: int, masker: SecretMa
     )
 
 
+_STEP_COLUMNS = (
+    "execution_id",
+    "node_id",
+    "node_name",
+    "run_index",
+    "status",
+    "input_items",
+    "output_items",
+    "data_ref",
+    "error",
+    "started_at",
+    "finished_at",
+)
+
+
+def _row_values(row: ExecutionStep) -> dict[str, Any]:
+    return {column: getattr(row, column) for column in _STEP_COLUMNS}
+
+
 def step_data(step: ExecutionStep) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A step's input and output (``{"main": [[item, ...], ...]}``), from the row or the file store."""
     if step.data_ref is None:
@@ -546,33 +567,35 @@ def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, maske
         result.error = masker.data(result.error)
         result.frontier = masker.data(result.frontier)
     with session_scope() as session:
-        current = session.get(Execution, execution.id)
-        if current is None:
-            return
         limit = get_settings().step_inline_bytes
-        session.add_all(_step_row(execution.id, step, limit, masker) for step in result.steps)
-        if current.status == RunStatus.CANCELLED:
+        rows = [_step_row(execution.id, step, limit, masker) for step in result.steps]
+        if rows:
+            # A Core insert: one statement for every step, without the ORM's per-object bookkeeping.
+            session.execute(insert(ExecutionStep), [_row_values(row) for row in rows])
+        execution.status = RunStatus.RUNNING.value
+        if result.status is RunStatus.CANCELLED:
             outcome = RunStatus.CANCELLED
         elif result.status is RunStatus.WAITING:
-            transition(
+            waited = transition(
                 session,
-                current,
+                execution,
                 RunStatus.WAITING,
                 data={"node": result.waiting_node, "kind": result.wait.kind if result.wait else None},
                 frontier=result.frontier,
             )
-            outcome = RunStatus.WAITING
+            outcome = RunStatus.WAITING if waited else RunStatus.CANCELLED
         else:
-            outcome = result.status
-            transition(
+            ended = transition(
                 session,
-                current,
-                outcome,
+                execution,
+                result.status,
                 data={"error": result.error} if result.error else None,
                 finished_at=now,
                 error=result.error,
                 frontier=None,
             )
+            # Losing the compare-and-set means someone cancelled the run while it ran.
+            outcome = result.status if ended else RunStatus.CANCELLED
     if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind == "time":
         resume_at = result.wait.resume_at or now
         get_queue().enqueue_at(resume_at, RESUME_JOB, execution.id, job_id=resume_job_id(execution.id))

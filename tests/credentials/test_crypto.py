@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from hitl_studio.credentials.crypto import DecryptionError, Keyring, decrypt, encrypt, stored_key_id
@@ -30,7 +32,9 @@ def test_a_changed_byte_is_reported_as_tampering() -> None:
     ring = Keyring.from_secrets(NEW)
     sealed = encrypt(ring, {"token": "s3cret"})
     head, body = sealed.rsplit(":", 1)
-    flipped = body[:-3] + ("A" if body[-3] != "A" else "B") + body[-2:]
+    raw = bytearray(base64.urlsafe_b64decode(body))
+    raw[len(raw) // 2] ^= 0x01
+    flipped = base64.urlsafe_b64encode(bytes(raw)).decode()
 
     with pytest.raises(DecryptionError, match="tampered"):
         decrypt(ring, f"{head}:{flipped}")

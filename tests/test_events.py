@@ -1,0 +1,75 @@
+"""The event bus: every step and status change of a run reaches subscribers, in both modes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from hitl_studio import events
+from hitl_studio.models.users import Role
+from hitl_studio.services import executions, workflows
+from hitl_studio.services.workflows import WorkflowInput
+from hitl_studio.settings import Settings
+from tests.factories import make_user
+from tests.runs import wait_for_run
+from tests.servers import redis_url_or_skip
+from tests.workflows import node, workflow
+
+
+def _collect(subscription: events.Subscription, execution_id: str, until: str = "succeeded") -> list[dict]:
+    seen: list[dict] = []
+    for _ in range(200):
+        event = subscription.get(timeout=5)
+        if event is None:
+            break
+        if event.get("execution_id") != execution_id:
+            continue
+        seen.append(event)
+        if event["type"] == "execution.status" and event["status"] == until:
+            break
+    return seen
+
+
+def _run_and_watch() -> tuple[str, list[dict]]:
+    flow = workflow(
+        [node("Start", "trigger.manual"), node("Tag", "core.set", {"assignments": [{"name": "x", "value": 1}]})],
+        [("Start", "Tag")],
+    )
+    saved = workflows.create_workflow(WorkflowInput(**{**flow, "name": "watched"}), actor=make_user(Role.BUILDER))
+    with events.get_bus().subscribe() as subscription:
+        execution = executions.start_execution(saved.id, [{}, {}])
+        seen = _collect(subscription, execution.id)
+    wait_for_run(execution.id)
+    return execution.id, seen
+
+
+def _summary(seen: list[dict]) -> list[tuple[str, str]]:
+    return [(event["type"], event.get("status") or event.get("node")) for event in seen]
+
+
+def test_a_run_publishes_its_status_changes_and_every_node_locally(sqlite_database: Settings) -> None:
+    _, seen = _run_and_watch()
+
+    assert ("execution.status", "running") in _summary(seen)
+    assert ("node.started", "Start") in _summary(seen)
+    finished = [event for event in seen if event["type"] == "node.finished"]
+    assert [(event["node"], event["status"], event["items"]) for event in finished] == [
+        ("Start", "succeeded", [2]),
+        ("Tag", "succeeded", [2]),
+    ]
+    assert _summary(seen)[-1] == ("execution.status", "succeeded")
+
+
+def test_events_cross_processes_over_redis_in_queue_mode(
+    sqlite_database: Settings, configure: Callable[..., Settings]
+) -> None:
+    configure(REDIS_URL=redis_url_or_skip(), HITL_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}")
+    events.reset_bus()
+    bus = events.get_bus()
+    assert isinstance(bus, events.RedisBus)
+    with bus.subscribe() as subscription:
+        subscription.get(timeout=0.2)
+        bus.publish({"type": "ping", "execution_id": "e1"})
+        received = subscription.get(timeout=5)
+    events.reset_bus()
+    assert received == {"type": "ping", "execution_id": "e1"}
