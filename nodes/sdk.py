@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 TYPE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 """Type ids are permanent, dotted, lower-case: ``slack.send_message``, ``core.set``."""
@@ -228,6 +228,25 @@ class CredentialType(abc.ABC):
     # A type may also define ``test_connection(cls, fields) -> str``: it checks the
     # credential against its service and returns a short success message, or raises
     # NodeError with what is wrong. The Credentials screen offers "Test" when it exists.
+
+    @classmethod
+    def parse(cls, data: BaseModel | Mapping[str, Any]) -> Any:
+        """The credential's data as its ``Fields`` model.
+
+        Raises:
+            NodeError: The stored credential is incomplete or no longer valid, naming the field.
+        """
+        if isinstance(data, cls.Fields):
+            return data
+        try:
+            return cls.Fields.model_validate(dict(data))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "its fields"
+            raise NodeError(
+                f"the {cls.display_name} credential is not valid: {where}: {first.get('msg', 'is invalid')}",
+                description="Open the credential and complete it.",
+            ) from err
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, field_validator
 
 from nodes.sdk import CredentialType, NodeError, param
 
@@ -100,32 +100,13 @@ class SmtpCredential(CredentialType):
         Raises:
             NodeError: The server cannot be reached, refuses TLS or refuses the login.
         """
-        checked = smtp_fields(fields)
+        checked = SmtpCredential.parse(fields)
         client = open_smtp(checked, DEFAULT_TIMEOUT_SECONDS)
         try:
             client.quit()
         except (OSError, smtplib.SMTPException):
             client.close()
         return f"Connected to {checked.host}:{checked.port}"
-
-
-def smtp_fields(data: SmtpFields | Mapping[str, Any]) -> SmtpFields:
-    """The credential's fields, validated (stored data may predate a default).
-
-    Raises:
-        NodeError: The stored credential is incomplete or invalid.
-    """
-    if isinstance(data, SmtpFields):
-        return data
-    try:
-        return SmtpFields.model_validate(dict(data))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "credential"
-        raise NodeError(
-            f"the SMTP credential is not valid: {where}: {first.get('msg', 'is invalid')}",
-            description="Open the credential and complete it.",
-        ) from err
 
 
 def open_smtp(fields: SmtpFields, timeout: float) -> smtplib.SMTP:

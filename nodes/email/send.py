@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
-from nodes.email.credentials import DEFAULT_TIMEOUT_SECONDS, open_smtp, parse_addresses, smtp_fields
+from nodes.email.credentials import DEFAULT_TIMEOUT_SECONDS, SmtpCredential, open_smtp, parse_addresses
 from nodes.sdk import (
     Category,
     Context,
@@ -87,7 +87,7 @@ class SendEmailNode(Node):
     subtitle = "subject"
 
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput:
-        fields = smtp_fields(ctx.credential("smtp"))
+        fields = SmtpCredential.parse(ctx.credential("smtp"))
         # Every email is built before the first is sent, so a bad address in item 5 sends nothing.
         envelopes = [self._build(ctx, item, index, fields.sender) for index, item in enumerate(items)]
         if not envelopes:

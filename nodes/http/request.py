@@ -14,10 +14,10 @@ from typing import Any, Literal
 from urllib.parse import quote, quote_plus, unquote, urlencode
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from nodes.files._common import MISSING, get_field, guess_mime_type, read_input
-from nodes.http.credentials import BasicAuthFields, BearerAuthFields, HeaderAuthFields, QueryAuthFields
+from nodes.http.credentials import HttpBasicAuth, HttpBearerAuth, HttpHeaderAuth, HttpQueryAuth
 from nodes.sdk import (
     Category,
     Context,
@@ -40,6 +40,7 @@ AUTH_TYPES = {
     "bearer": "http_bearer_auth",
     "query": "http_query_auth",
 }
+CREDENTIAL_CLASSES = {cls.id: cls for cls in (HttpHeaderAuth, HttpBasicAuth, HttpBearerAuth, HttpQueryAuth)}
 TEXT_TYPES = frozenset(
     {
         "application/javascript",
@@ -242,31 +243,24 @@ def _checked_url(raw: str, index: int, *, what: str = "the URL") -> httpx.URL:
     return url
 
 
-def _credential_fields(ctx: Context, kind: str, model: type[BaseModel]) -> Any:
+def _credential_fields(ctx: Context, kind: str) -> Any:
     type_id = AUTH_TYPES[kind]
-    try:
-        return model.model_validate(ctx.credential(type_id))
-    except ValidationError as err:
-        missing = ", ".join(sorted({str(e["loc"][0]) for e in err.errors() if e.get("loc")})) or "its fields"
-        raise NodeError(
-            f"the selected {type_id} credential is incomplete ({missing})",
-            description="Open the credential and fill in every field.",
-        ) from err
+    return CREDENTIAL_CLASSES[type_id].parse(ctx.credential(type_id))
 
 
 def _auth(ctx: Context, kind: str) -> _Auth:
     if kind == "header":
-        header = _credential_fields(ctx, kind, HeaderAuthFields)
+        header = _credential_fields(ctx, kind)
         return _Auth({header.name: header.value}, {}, (header.value,))
     if kind == "basic":
-        basic = _credential_fields(ctx, kind, BasicAuthFields)
+        basic = _credential_fields(ctx, kind)
         token = base64.b64encode(f"{basic.user}:{basic.password}".encode()).decode("ascii")
         return _Auth({"Authorization": f"Basic {token}"}, {}, (token, basic.password))
     if kind == "bearer":
-        bearer = _credential_fields(ctx, kind, BearerAuthFields)
+        bearer = _credential_fields(ctx, kind)
         return _Auth({"Authorization": f"Bearer {bearer.token}"}, {}, (bearer.token,))
     if kind == "query":
-        query = _credential_fields(ctx, kind, QueryAuthFields)
+        query = _credential_fields(ctx, kind)
         return _Auth({}, {query.name: query.value}, (query.value, quote(query.value, safe=""), quote_plus(query.value)))
     return NO_AUTH
 

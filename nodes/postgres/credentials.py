@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import psycopg
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from nodes.sdk import CredentialType, NodeError, param
 
@@ -41,7 +41,7 @@ class PostgresCredential(CredentialType):
         Raises:
             NodeError: The server cannot be reached or refuses the login.
         """
-        checked = postgres_fields(fields)
+        checked = PostgresCredential.parse(fields)
         with connect(checked) as connection:
             try:
                 connection.execute("SELECT 1").fetchone()
@@ -52,25 +52,6 @@ class PostgresCredential(CredentialType):
 
 def _where(fields: PostgresFields) -> str:
     return f"{fields.host}:{fields.port}/{fields.database}"
-
-
-def postgres_fields(data: PostgresFields | Mapping[str, Any]) -> PostgresFields:
-    """The credential's fields, validated.
-
-    Raises:
-        NodeError: The stored credential is incomplete or invalid.
-    """
-    if isinstance(data, PostgresFields):
-        return data
-    try:
-        return PostgresFields.model_validate(dict(data))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "credential"
-        raise NodeError(
-            f"the PostgreSQL credential is not valid: {where}: {first.get('msg', 'is invalid')}",
-            description="Open the credential and complete it.",
-        ) from err
 
 
 def connect(fields: PostgresFields, *, timeout: float | None = None) -> psycopg.Connection[Any]:

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
-from nodes.postgres.credentials import connect, postgres_fields
+from nodes.postgres.credentials import PostgresCredential, connect
 from nodes.sdk import (
     Category,
     Context,
@@ -199,7 +199,7 @@ class PostgresDatabaseNode(Node):
         if not items:
             return [[]]
         first: PostgresParameters = ctx.params(0)
-        fields = postgres_fields(ctx.credential("postgres"))
+        fields = PostgresCredential.parse(ctx.credential("postgres"))
         produced: list[Item] = []
         with connect(fields, timeout=ctx.remaining_seconds()) as connection:
             run = _Run(connection)

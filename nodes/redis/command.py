@@ -13,7 +13,7 @@ import redis
 from pydantic import model_validator
 
 from nodes.core.set import set_path
-from nodes.redis.credentials import DEFAULT_TIMEOUT_SECONDS, connect, redis_fields
+from nodes.redis.credentials import DEFAULT_TIMEOUT_SECONDS, RedisCredential, connect
 from nodes.sdk import (
     Category,
     Context,
@@ -115,7 +115,7 @@ class RedisCommandNode(Node):
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput:
         if not items:
             return [[]]
-        fields = redis_fields(ctx.credential("redis"))
+        fields = RedisCredential.parse(ctx.credential("redis"))
         remaining = ctx.remaining_seconds()
         timeout = DEFAULT_TIMEOUT_SECONDS if remaining is None else max(min(remaining, DEFAULT_TIMEOUT_SECONDS), 1.0)
         client = connect(fields, timeout)

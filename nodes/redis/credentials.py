@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import redis
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -38,29 +38,10 @@ class RedisCredential(CredentialType):
         Raises:
             NodeError: The server cannot be reached or refuses the login.
         """
-        checked = redis_fields(fields)
+        checked = RedisCredential.parse(fields)
         client = connect(checked, DEFAULT_TIMEOUT_SECONDS)
         client.close()
         return f"Connected to {checked.host}:{checked.port} (database {checked.db})"
-
-
-def redis_fields(data: RedisFields | Mapping[str, Any]) -> RedisFields:
-    """The credential's fields, validated.
-
-    Raises:
-        NodeError: The stored credential is incomplete or invalid.
-    """
-    if isinstance(data, RedisFields):
-        return data
-    try:
-        return RedisFields.model_validate(dict(data))
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "credential"
-        raise NodeError(
-            f"the Redis credential is not valid: {where}: {first.get('msg', 'is invalid')}",
-            description="Open the credential and complete it.",
-        ) from err
 
 
 def connect(fields: RedisFields, timeout: float) -> redis.Redis:

@@ -246,7 +246,7 @@ def test_a_missing_or_incomplete_credential_fails_clearly(server: FakeHttpServer
 
     incomplete = LocalHost(credentials={"header-credential": {"name": "X-Api-Key"}})
     error = failure(call({"url": server.url("/ok")}, host=incomplete, auth="header"))
-    assert error["message"] == "the selected http_header_auth credential is incomplete (value)"
+    assert error["message"] == "the HTTP header credential is not valid: value: Field required"
     assert server.requests == []
 
 
