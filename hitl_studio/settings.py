@@ -104,6 +104,8 @@ class Settings:
     """Environment variables expressions may read as ``$env.NAME`` (HITL_EXPRESSION_ENV, comma-separated)."""
     webhook_timeout_seconds: int = 30
     webhook_max_bytes: int = 16 * 1024 * 1024
+    delivery_max_attempts: int = 3
+    """Attempts per approval delivery (channel and person): at once, then +2 min, +4 min..."""
     step_inline_bytes: int = 256 * 1024
     """A step's items larger than this (as JSON) are kept in the file store, not in its row."""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -277,6 +279,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_timeout_seconds=reader.integer("HITL_WEBHOOK_TIMEOUT_SECONDS", 30, minimum=1, maximum=3600),
         webhook_max_bytes=reader.integer("HITL_WEBHOOK_MAX_BYTES", 16 * 1024 * 1024, minimum=1024),
         step_inline_bytes=reader.integer("HITL_STEP_INLINE_BYTES", 256 * 1024, minimum=1024),
+        delivery_max_attempts=reader.integer("HITL_DELIVERY_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
         smtp=SmtpSettings(
             host=reader.text("SMTP_HOST"),
             port=reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535),

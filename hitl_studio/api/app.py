@@ -5,9 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from hitl_studio import __version__
-from hitl_studio.api import webhooks
+from hitl_studio.api import respond_page, webhooks
 from hitl_studio.api.errors import install_error_handlers
-from hitl_studio.api.routes import api_keys, auth, credentials, executions, health, me, nodes, users, workflows
+from hitl_studio.api.routes import (
+    api_keys,
+    approvals,
+    auth,
+    credentials,
+    executions,
+    health,
+    me,
+    nodes,
+    users,
+    webhooks_out,
+    workflows,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -24,8 +36,21 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (health, me, auth, users, api_keys, nodes, workflows, executions, credentials):
+    for module in (
+        health,
+        me,
+        auth,
+        users,
+        api_keys,
+        nodes,
+        workflows,
+        executions,
+        credentials,
+        approvals,
+        webhooks_out,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(webhooks.router)
+    app.include_router(respond_page.router)
     return app

@@ -51,3 +51,10 @@ def reconcile() -> dict[str, int]:
     from hitl_studio.services import reconciler
 
     return reconciler.reconcile()
+
+
+def approval_timeout(approval_id: str, due: str) -> str | None:
+    """An approval's deadline: apply its timeout action or escalate."""
+    from hitl_studio.services import approvals
+
+    return approvals.fire_timeout(approval_id, due)

@@ -599,10 +599,59 @@ def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, maske
     if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind == "time":
         resume_at = result.wait.resume_at or now
         get_queue().enqueue_at(resume_at, RESUME_JOB, execution.id, job_id=resume_job_id(execution.id))
+    if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind == "approval":
+        _request_approval(execution, graph, result)
     if execution.trigger_data.get("notify"):
         run_results.deliver(execution.id, masker.data(_response_payload(result)))
     if outcome is RunStatus.FAILED and execution.mode != ExecutionMode.ERROR:
         _start_error_workflow(execution, graph, result)
+
+
+def _request_approval(execution: Execution, graph: WorkflowGraph, result: RunResult) -> None:
+    """Create the approval a waiting Approval node asked for; a request that cannot be made fails the run."""
+    from pydantic import ValidationError
+
+    from hitl_studio.services import approvals
+
+    node = graph.nodes[result.waiting_node or ""]
+    data = dict(result.wait.data if result.wait else {})
+    try:
+        request = approvals.ApprovalInput.model_validate(data)
+        with session_scope() as session:
+            starter = session.get(User, execution.started_by) if execution.started_by else None
+        approvals.create_approval(
+            request,
+            requested_by=starter,
+            source=approvals.EventSource.WORKFLOW,
+            execution_id=execution.id,
+            node_id=node.id,
+        )
+    except (ValidationError, InvalidInput) as err:
+        message = err.message if isinstance(err, InvalidInput) else str(err).splitlines()[0]
+        error = {"node": node.name, "message": f"the approval request is not valid: {message}", "item_index": 0}
+        with session_scope() as session:
+            current = session.get(Execution, execution.id)
+            if current is not None and current.status == RunStatus.WAITING:
+                transition(session, current, RunStatus.FAILED, data={"error": error}, error=error, finished_at=utcnow())
+
+
+def resume_with_approval(execution_id: str, outcome: dict[str, Any]) -> None:
+    """Queue the resume of a run whose approval was decided, on the branch the outcome names."""
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None or execution.status != RunStatus.WAITING or not execution.frontier:
+            return
+        paused = execution.frontier.get("paused", {})
+    decided = outcome["approval"]
+    edits = decided.get("response_data") if decided.get("status") == "approved" else None
+    items = []
+    for raw in (paused.get("inputs") or [[]])[0]:
+        item = Item.from_dict(raw)
+        merged = {**item.json, **(edits or {}), "approval": decided}
+        items.append(Item(merged, item.binary, item.paired_item).to_dict())
+    outputs: list[list[dict[str, Any]]] = [[], [], []]
+    outputs[outcome["branch"]] = items
+    get_queue().enqueue(RESUME_JOB, execution_id, outputs, job_id=resume_job_id(execution_id))
 
 
 def _start_error_workflow(execution: Execution, graph: WorkflowGraph, result: RunResult) -> None:
@@ -646,6 +695,9 @@ def cancel_execution(execution_id: str, *, actor: User | None = None) -> Executi
             raise Conflict(f"The run is already {execution.status}; there is nothing to cancel.") from err
         if not changed:
             raise Conflict("The run changed state meanwhile; reload and try again.")
+    from hitl_studio.services import approvals
+
+    approvals.cancel_for_execution(execution_id)
     queue = get_queue()
     queue.cancel(job_id(execution_id))
     queue.cancel(resume_job_id(execution_id))

@@ -16,9 +16,10 @@ from sqlmodel import col, select
 
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.engine.states import RunStatus
+from hitl_studio.models.approvals import Approval, ApprovalStatus
 from hitl_studio.models.executions import Execution
 from hitl_studio.queue import JobNotFound, JobStatus, get_queue
-from hitl_studio.services import executions, triggers
+from hitl_studio.services import approval_notifications, approvals, deliveries, executions, triggers
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
@@ -34,6 +35,28 @@ def _job_alive(job_id: str) -> bool:
     except JobNotFound:
         return False
     return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED)
+
+
+def _resume_decided_approvals(candidates: list[Execution]) -> int:
+    """Runs still waiting on an approval that was decided (the resume job was lost): resume them."""
+    resumed = 0
+    for execution in candidates:
+        paused = (execution.frontier or {}).get("paused", {})
+        if execution.status != RunStatus.WAITING or paused.get("kind") != "approval":
+            continue
+        with session_scope() as session:
+            decided = session.exec(
+                select(Approval).where(
+                    Approval.execution_id == execution.id,
+                    col(Approval.status).in_(
+                        [ApprovalStatus.APPROVED, ApprovalStatus.REJECTED, ApprovalStatus.TIMEOUT]
+                    ),
+                )
+            ).first()
+        if decided is not None:
+            executions.resume_with_approval(execution.id, approvals.approval_outcome(decided))
+            resumed += 1
+    return resumed
 
 
 def _lost(execution: Execution, now: datetime) -> bool:
@@ -53,7 +76,7 @@ def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str
     now = now or utcnow()
     queue = get_queue()
     embedded_restart = startup and queue.health() == "embedded"
-    counts = {"requeued": 0, "resumes": 0, "schedules": 0}
+    counts = {"requeued": 0, "resumes": 0, "schedules": 0, "approval_timeouts": 0, "decided_approvals": 0}
     with session_scope() as session:
         candidates = list(
             session.exec(
@@ -88,6 +111,10 @@ def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str
         queue.enqueue(executions.RUN_JOB, execution.id, job_id=executions.job_id(execution.id))
         counts["requeued"] += 1
     counts["schedules"] = triggers.schedule_pending()
+    counts["approval_timeouts"] = approvals.reschedule_timeouts()
+    counts["webhook_deliveries"] = approval_notifications.reschedule_deliveries()
+    counts["channel_deliveries"] = deliveries.reschedule_deliveries()
+    counts["decided_approvals"] = _resume_decided_approvals(candidates)
     if counts["requeued"] or counts["resumes"]:
         logger.info("reconciler: %s", counts)
     return counts

@@ -1,0 +1,1 @@
+"""Approval rules that need no database: the state machine, form schemas, the event hash chain."""

@@ -1,0 +1,1 @@
+"""Nodes that wait for people: approvals (and, later, forms and replies)."""
