@@ -462,10 +462,12 @@ def upgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_delivery_approval_id"), ["approval_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_delivery_next_retry_at"), ["next_retry_at"], unique=False)
+        batch_op.create_index("ix_delivery_inbox", ["recipient", "channel", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.drop_index("ix_delivery_inbox")
         batch_op.drop_index(batch_op.f("ix_delivery_next_retry_at"))
         batch_op.drop_index(batch_op.f("ix_delivery_approval_id"))
 

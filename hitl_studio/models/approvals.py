@@ -108,7 +108,11 @@ class ApprovalEvent(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
+    """One message of a request to one person on one channel; ``studio`` rows are the inbox."""
+
     __tablename__ = "delivery"
+    # "What is waiting for me": the inbox is the studio rows of a recipient.
+    __table_args__ = (Index("ix_delivery_inbox", "recipient", "channel", "status"),)
 
     id: str = id_field()
     approval_id: str = foreign_key("approval.id")

@@ -23,7 +23,15 @@ from hitl_studio.approvals.forms import response_problems, schema_problem
 from hitl_studio.approvals.states import InvalidApprovalTransition, check_transition
 from hitl_studio.auth.roles import Permission, allowed
 from hitl_studio.db import session_scope, utcnow
-from hitl_studio.models.approvals import Approval, ApprovalEvent, ApprovalStatus, EventSource, TimeoutAction
+from hitl_studio.models.approvals import (
+    Approval,
+    ApprovalEvent,
+    ApprovalStatus,
+    Delivery,
+    DeliveryStatus,
+    EventSource,
+    TimeoutAction,
+)
 from hitl_studio.models.users import User, UserGroup, UserGroupMember
 from hitl_studio.queue import get_queue
 from hitl_studio.services.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -32,6 +40,7 @@ from hitl_studio.services.users import normalize_email
 logger = logging.getLogger(__name__)
 
 CHANNELS = ("studio", "slack", "email", "sms")
+INBOX_CHANNEL = "studio"
 TIMEOUT_JOB = "hitl_studio.queue.jobs.approval_timeout"
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 WAIT_POLL_SECONDS = 0.2
@@ -266,6 +275,7 @@ def create_approval(
         )
         session.add(approval)
         session.flush()
+        _sync_inbox(session, approval)
         _append_event(
             session, approval, "approval.created", actor=requested_by.email if requested_by else None, source=source
         )
@@ -274,7 +284,46 @@ def create_approval(
     return approval
 
 
-def _count_people(session: Session, approvers: list[str]) -> int:
+def _sync_inbox(session: Session, approval: Approval) -> None:
+    """Keep one ``studio`` delivery row per current approver: the studio inbox, indexed by recipient.
+
+    Groups are expanded to their members when the request is made (or escalated), so
+    "what is waiting for me" is one indexed join instead of a scan of every request.
+    """
+    wanted = _people(session, approval.approvers)
+    rows = {
+        row.recipient: row
+        for row in session.exec(
+            select(Delivery).where(Delivery.approval_id == approval.id, Delivery.channel == INBOX_CHANNEL)
+        )
+    }
+    now = utcnow()
+    for email, row in rows.items():
+        if email not in wanted and row.status != DeliveryStatus.CANCELLED:
+            row.status = DeliveryStatus.CANCELLED.value
+            session.add(row)
+    for email in wanted:
+        row = rows.get(email)
+        if row is None:
+            session.add(
+                Delivery(
+                    approval_id=approval.id,
+                    channel=INBOX_CHANNEL,
+                    recipient=email,
+                    status=DeliveryStatus.DELIVERED.value,
+                    attempts=1,
+                    max_attempts=1,
+                    sent_at=now,
+                    delivered_at=now,
+                )
+            )
+        elif row.status == DeliveryStatus.CANCELLED:
+            row.status = DeliveryStatus.DELIVERED.value
+            session.add(row)
+
+
+def _people(session: Session, approvers: list[str]) -> set[str]:
+    """The emails of everyone the approver entries name (groups expanded to their active members)."""
     people: set[str] = set()
     for entry in approvers:
         if entry.startswith("group:"):
@@ -282,12 +331,16 @@ def _count_people(session: Session, approvers: list[str]) -> int:
                 select(User.email)
                 .join(UserGroupMember, col(UserGroupMember.user_id) == col(User.id))
                 .join(UserGroup, col(UserGroup.id) == col(UserGroupMember.group_id))
-                .where(UserGroup.name == entry.removeprefix("group:"))
+                .where(UserGroup.name == entry.removeprefix("group:"), col(User.active))
             )
             people.update(rows)
         else:
             people.add(entry)
-    return len(people)
+    return people
+
+
+def _count_people(session: Session, approvers: list[str]) -> int:
+    return len(_people(session, approvers))
 
 
 def _timeout_job_id(approval: Approval) -> str:
@@ -567,6 +620,7 @@ def fire_timeout(approval_id: str, due: str) -> str | None:
             approval.expires_at = expires_at
             approval.updated_at = utcnow()
             session.add(approval)
+            _sync_inbox(session, approval)
             _append_event(
                 session,
                 approval,
@@ -635,9 +689,9 @@ def list_approvals(
 
     ``mine_to_decide``: only pending requests addressed to the viewer that they have not voted on yet.
     """
-    query = select(Approval)
     if mine_to_decide:
-        status = ApprovalStatus.PENDING.value
+        return _inbox(viewer, limit=limit, offset=offset)
+    query = select(Approval)
     if status:
         query = query.where(col(Approval.status) == status)
     with session_scope() as session:
@@ -653,6 +707,31 @@ def list_approvals(
     far = utcnow() + timedelta(days=36500)
     rows.sort(key=lambda row: (row.status != ApprovalStatus.PENDING, row.expires_at or far))
     return rows[offset : offset + limit], len(rows)
+
+
+def _inbox(viewer: User, *, limit: int, offset: int) -> tuple[list[Approval], int]:
+    """Pending requests waiting for the viewer's decision, soonest due first (SQL on the inbox rows)."""
+    waiting = (
+        select(Approval.id, Approval.votes)
+        .join(Delivery, col(Delivery.approval_id) == col(Approval.id))
+        .where(
+            Delivery.channel == INBOX_CHANNEL,
+            Delivery.recipient == viewer.email,
+            col(Delivery.status) != DeliveryStatus.CANCELLED.value,
+            col(Approval.status) == ApprovalStatus.PENDING.value,
+        )
+        .order_by(col(Approval.expires_at).is_(None), col(Approval.expires_at), col(Approval.created_at))
+    )
+    with session_scope() as session:
+        # Requests the viewer already voted on (a quorum not reached yet) are not waiting for them.
+        ids = [
+            approval_id
+            for approval_id, votes in session.exec(waiting)
+            if not any(vote.get("by") == viewer.email for vote in votes)
+        ]
+        page = ids[offset : offset + limit]
+        rows = {row.id: row for row in session.exec(select(Approval).where(col(Approval.id).in_(page)))}
+    return [rows[approval_id] for approval_id in page], len(ids)
 
 
 def list_events(approval_id: str, viewer: User) -> list[ApprovalEvent]:
