@@ -16,6 +16,7 @@ from hitl_studio.api.routes import (
     health,
     me,
     nodes,
+    slack,
     users,
     webhooks_out,
     workflows,
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
         credentials,
         approvals,
         webhooks_out,
+        slack,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

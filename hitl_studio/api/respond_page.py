@@ -5,6 +5,13 @@ Reject buttons: mail scanners and link previews fetch links, so opening one
 must never decide. ``POST`` (the form's buttons) checks the token, marks it
 used and records the decision as the link's approver, through the channel the
 link came by. Bad links get a plain HTML page with a 4xx status.
+
+When the request has a form (``ui_schema``), its fields are shown above the
+buttons, prefilled from the request's ``action_data`` (or the schema's
+defaults), so the approver can approve with edits. An approve whose fields do
+not read or validate re-shows the page with 422 and each problem next to its
+field, without using the link; a valid one becomes the decision's
+``response_data``. Reject ignores the fields.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import col, select
 
+from hitl_studio.approvals import form_render
+from hitl_studio.approvals.forms import response_problems
 from hitl_studio.channels import CHANNELS, links
 from hitl_studio.db import session_scope
 from hitl_studio.models.approvals import Approval, ApprovalStatus, Delivery, EventSource
@@ -47,6 +56,7 @@ _STYLE = (
     "border:1px solid #333;cursor:pointer}"
     ".approve{background:#166534;color:#fff}.reject{background:#991b1b;color:#fff}"
     "button:focus{outline:3px solid #2563eb;outline-offset:2px}"
+    f"{form_render.FORM_STYLE}"
 )
 e = html.escape
 
@@ -105,33 +115,59 @@ def show(token: str) -> HTMLResponse:
         return _link_error(err)
     if approval.status != ApprovalStatus.PENDING:
         return _already_decided(approval)
+    return _request_page(delivery, approval)
+
+
+def _request_page(
+    delivery: Delivery,
+    approval: Approval,
+    *,
+    submitted: dict[str, list[str]] | None = None,
+    feedback: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The request with its form: prefilled on first view, or what was ``submitted`` with the ``errors``."""
+    schema = approval.ui_schema or {}
+    fields = ""
+    if form_render.has_fields(schema):
+        values = form_render.initial_values(schema, approval.action_data)
+        fields = (
+            "<fieldset style='border:0;padding:0;margin:0'><legend><h2 style='margin:0'>Your answer</h2></legend>"
+            "<p><small>Change what needs changing, then approve; a reject ignores these fields.</small></p>"
+            f"{form_render.render_fields(schema, values, errors=errors, submitted=submitted)}</fieldset>"
+        )
+    note = "Nothing was decided yet: correct the form and approve again."
+    summary = form_render.error_summary(schema, errors, note=note)
     form = (
         "<form method='post'>"
+        f"{fields}"
         "<p><label for='feedback'>Comment (optional)</label><br>"
-        f"<textarea id='feedback' name='feedback' maxlength='{MAX_FEEDBACK_CHARS}'></textarea></p>"
+        f"<textarea id='feedback' name='feedback' maxlength='{MAX_FEEDBACK_CHARS}'>{e(feedback)}</textarea></p>"
         "<button type='submit' name='decision' value='approve' class='approve'>Approve</button>"
-        "<button type='submit' name='decision' value='reject' class='reject'>Reject</button>"
+        "<button type='submit' name='decision' value='reject' class='reject' formnovalidate>Reject</button>"
         "</form>"
         f"<p><small>Deciding as {e((delivery.meta or {}).get('user') or delivery.recipient)}. "
         "This link works once.</small></p>"
     )
-    return _page(approval.title, _details(approval) + form)
+    title = f"Please correct the form: {approval.title}" if errors else approval.title
+    return _page(title, summary + _details(approval) + form, status)
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request) -> dict[str, list[str]]:
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return {}
-    pairs = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in pairs.items()}
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 
 @router.post("/approvals/respond/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def respond(token: str, request: Request) -> HTMLResponse:
-    """Record the approver's decision from the confirmation page's form (fields ``decision``, ``feedback``)."""
+    """Record the approver's decision from the page's form (``decision``, ``feedback``, and ``field.*``)."""
     form = await _form(request)
-    decision = form.get("decision", "")
-    feedback = form.get("feedback", "").strip() or None
+    decision = (form.get("decision") or [""])[0]
+    raw_feedback = (form.get("feedback") or [""])[0]
+    feedback = raw_feedback.strip() or None
     if decision not in ("approve", "reject"):
         return _message(
             "Choose Approve or Reject", "The form did not say approve or reject; go back and try again.", 400
@@ -139,10 +175,26 @@ async def respond(token: str, request: Request) -> HTMLResponse:
     if feedback is not None and len(feedback) > MAX_FEEDBACK_CHARS:
         text = f"The comment is longer than {MAX_FEEDBACK_CHARS} characters; shorten it and try again."
         return _message("Comment too long", text, 400)
-    return _decide(token, decision, feedback)
+    response_data: dict[str, Any] | None = None
+    if decision == "approve":
+        try:
+            delivery, approval, _recipient = links.check(token)
+        except links.LinkError:
+            pass  # _decide refuses it, and logs the refusal
+        else:
+            schema = approval.ui_schema or {}
+            if approval.status == ApprovalStatus.PENDING and form_render.has_fields(schema):
+                response_data, errors = form_render.parse_form(schema, form)
+                for field, problem in response_problems(schema, response_data).items():
+                    errors.setdefault(field, problem)
+                if errors:  # shown again to correct; the link stays unused
+                    return _request_page(
+                        delivery, approval, submitted=form, feedback=raw_feedback, errors=errors, status=422
+                    )
+    return _decide(token, decision, feedback, response_data)
 
 
-def _decide(token: str, decision: str, feedback: str | None) -> HTMLResponse:
+def _decide(token: str, decision: str, feedback: str | None, response_data: dict[str, Any] | None) -> HTMLResponse:
     try:
         _delivery, approval, _recipient = links.check(token)
         if approval.status != ApprovalStatus.PENDING:
@@ -163,7 +215,13 @@ def _decide(token: str, decision: str, feedback: str | None) -> HTMLResponse:
         approvals.record_event(approval.id, "decision.refused", {"reason": "approver no longer active"}, source=source)
         return _message("Not allowed", "The account this link was sent to is no longer active.", 403)
     try:
-        decided = approvals.decide(approval.id, decision, Decider(user, source), feedback=feedback)  # type: ignore[arg-type]
+        decided = approvals.decide(
+            approval.id,
+            decision,  # type: ignore[arg-type]
+            Decider(user, source),
+            feedback=feedback,
+            response_data=response_data,
+        )
     except Conflict as err:
         return _message("Already decided", str(err), 409)
     except Forbidden as err:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from hitl_studio.channels.base import Channel, ChannelError, approver_users
 from hitl_studio.channels.email import EmailChannel
+from hitl_studio.channels.slack import SlackChannel
 from hitl_studio.channels.sms import SmsChannel
 
-CHANNELS: dict[str, Channel] = {"email": EmailChannel(), "sms": SmsChannel()}
+CHANNELS: dict[str, Channel] = {"slack": SlackChannel(), "email": EmailChannel(), "sms": SmsChannel()}
 """The channels that deliver, by the name used in ``approval.channels``."""
 
-__all__ = ["CHANNELS", "Channel", "ChannelError", "EmailChannel", "SmsChannel", "approver_users"]
+__all__ = ["CHANNELS", "Channel", "ChannelError", "EmailChannel", "SlackChannel", "SmsChannel", "approver_users"]

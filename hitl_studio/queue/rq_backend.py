@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -161,7 +161,10 @@ class RqQueue(JobQueue):
             existing = self._status(spec.job_id)
             if existing is not None and existing.pending:
                 return spec.job_id
-            self.scheduler.schedule(when, spec.func, args=spec.args, kwargs=spec.kwargs, id=spec.job_id)
+            # rq-scheduler keeps whole seconds and would release a job up to a second early; round up,
+            # so a delayed job never runs before its time (deadlines and waits depend on that).
+            due = when if when.microsecond == 0 else when.replace(microsecond=0) + timedelta(seconds=1)
+            self.scheduler.schedule(due, spec.func, args=spec.args, kwargs=spec.kwargs, id=spec.job_id)
         return spec.job_id
 
     def _fetch(self, job_id: str) -> Job | None:

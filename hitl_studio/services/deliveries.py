@@ -103,7 +103,7 @@ def schedule_deliveries(approval: Approval, *, attempts: int | None = None) -> l
         for name in current.channels:
             channel = CHANNELS.get(name)
             if channel is None:
-                continue  # the studio inbox (and Slack, for now) need no delivery rows
+                continue  # the studio inbox keeps its own rows (services.approvals)
             if not channel.configured(settings):
                 skipped.append((channel, {"channel": name, "reason": f"{name} is not configured"}))
                 continue
@@ -112,7 +112,8 @@ def schedule_deliveries(approval: Approval, *, attempts: int | None = None) -> l
                     continue
                 address = channel.address(user)
                 if not address:
-                    reason = f"{user.email} has no {'phone number' if name == 'sms' else name + ' address'}"
+                    missing = {"sms": "phone number", "slack": "Slack user id"}.get(name, f"{name} address")
+                    reason = f"{user.email} has no {missing}"
                     skipped.append((channel, {"channel": name, "user": user.email, "reason": reason}))
                     continue
                 row = Delivery(
@@ -383,5 +384,8 @@ def on_approval_event(approval: Approval, event_type: str) -> None:
             schedule_deliveries(approval)
         elif event_type in STOP_EVENTS:
             cancel_deliveries(approval)
+            if "slack" in approval.channels:
+                # A job, so a Slack round trip never slows the decision itself.
+                get_queue().enqueue("hitl_studio.channels.slack.update_messages", approval.id)
     except Exception:
         logger.exception("deliveries after %s of approval %s failed", event_type, approval.id)

@@ -49,7 +49,8 @@ def wait_for(probe: Callable[[], T | None], timeout: float = 10.0, what: str = "
 
 def deliveries(approval_id: str, channel: str | None = None) -> list[Delivery]:
     with session_scope() as session:
-        query = select(Delivery).where(Delivery.approval_id == approval_id)
+        # The studio inbox rows ("studio") are not messages; these helpers look at channel deliveries.
+        query = select(Delivery).where(Delivery.approval_id == approval_id, Delivery.channel != "studio")
         if channel:
             query = query.where(Delivery.channel == channel)
         return list(session.exec(query.order_by(col(Delivery.created_at), col(Delivery.id))))

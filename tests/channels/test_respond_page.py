@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from hitl_studio.approvals.form_render import parse_form, render_fields
 from hitl_studio.channels import links
 from hitl_studio.db import session_scope
 from hitl_studio.models.approvals import Approval, ApprovalStatus, Delivery, EventSource
@@ -174,3 +175,192 @@ def test_a_link_of_someone_no_longer_an_approver_is_refused(client: TestClient) 
     answered = client.post(link, data={"decision": "approve"})
 
     assert answered.status_code == 403 and status(approval) == ApprovalStatus.PENDING
+
+
+EDIT_SCHEMA = {
+    "type": "object",
+    "x-order": ["amount", "note", "urgent", "category"],  # PostgreSQL's JSONB does not keep key order
+    "required": ["amount", "category"],
+    "properties": {
+        "amount": {"type": "number", "maximum": 100, "title": "Refund amount", "description": "In euros."},
+        "note": {"type": "string", "default": "<b>as agreed</b>"},
+        "urgent": {"type": "boolean"},
+        "category": {"type": "string", "enum": ["refund", "credit", "goodwill"]},
+    },
+}
+
+
+def edit_form(**fields: object) -> dict[str, object]:
+    return {f"field.{key}": value for key, value in fields.items()}
+
+
+def control(page: str, field_id: str) -> str:
+    """The opening tag of the control with id ``field_id`` (the page uses single-quoted attributes)."""
+    start = page.index(f"id='{field_id}'")
+    return page[page.rindex("<", 0, start) : page.index(">", start) + 1]
+
+
+def test_a_request_with_a_form_shows_its_fields_prefilled(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA, action_data={"amount": 35, "category": "credit", "order": 9})
+
+    shown = client.get(link)
+
+    assert shown.status_code == 200
+    page = shown.text
+    amount = control(page, "field-amount")
+    assert "type='number'" in amount and "name='field.amount'" in amount and "value='35'" in amount
+    assert "max='100'" in amount and " required" in amount and "aria-describedby='field-amount-help'" in amount
+    assert "<label for='field-amount'>Refund amount" in page and "In euros." in page
+    note = control(page, "field-note")  # not in action_data: the schema's default, escaped
+    assert "type='text'" in note and "value='&lt;b&gt;as agreed&lt;/b&gt;'" in note and "<b>as agreed" not in page
+    urgent = control(page, "field-urgent")
+    assert "type='checkbox'" in urgent and "checked" not in urgent
+    assert "<select id='field-category' name='field.category'" in page
+    assert "<option value='credit' selected>credit</option>" in page and "<option value='refund'>" in page
+    order = [page.index(f"name='field.{key}'") for key in ("amount", "note", "urgent", "category")]
+    assert order == sorted(order) and order[-1] < page.index("value='approve'")  # x-order, then the buttons
+    assert "formnovalidate" in page.split("value='reject'")[1].split(">")[0]
+    assert status(approval) == ApprovalStatus.PENDING
+
+
+def test_an_invalid_form_is_shown_again_with_its_errors_and_the_link_still_works(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA, action_data={"amount": 35, "category": "credit"})
+    sent = {"decision": "approve", "feedback": "see note", **edit_form(amount="500", note="half now", urgent="true")}
+    sent["field.category"] = "credit"
+
+    answered = client.post(link, data=sent)
+
+    assert answered.status_code == 422
+    page = answered.text
+    amount = control(page, "field-amount")
+    assert "value='500'" in amount and "aria-invalid='true'" in amount and "field-amount-error" in amount
+    error = page[page.index("id='field-amount-error'") :].split("</p>", 1)[0]
+    assert (
+        "500 is greater than the maximum of 100" in error
+        and "field-error" in page.split("id='field-amount-error'")[0][-40:]
+    )
+    assert ".field-error{color:#b91c1c" in page  # red
+    assert "aria-invalid" not in control(page, "field-note") and "value='half now'" in control(page, "field-note")
+    assert "checked" in control(page, "field-urgent") and "<option value='credit' selected>" in page
+    assert ">see note</textarea>" in page and "role='alert'" in page and "href='#field-amount'" in page
+    assert status(approval) == ApprovalStatus.PENDING
+    assert not events(approval.id, "decision.refused")
+
+    assert client.get(link).status_code == 200  # not redeemed: correct and send again
+    fixed = client.post(link, data={**sent, "field.amount": "35"})
+
+    assert fixed.status_code == 200 and "Request approved" in fixed.text
+    assert status(approval) == ApprovalStatus.APPROVED
+
+
+def test_approving_with_edits_records_typed_response_data(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA, action_data={"amount": 80, "category": "refund"})
+    sent = {"decision": "approve", **edit_form(amount="35", note="Half now, half later", urgent="true")}
+    sent["field.category"] = "goodwill"
+
+    answered = client.post(link, data=sent)
+
+    assert answered.status_code == 200 and "Request approved" in answered.text
+    expected = {"amount": 35, "note": "Half now, half later", "urgent": True, "category": "goodwill"}
+    with session_scope() as session:
+        row = session.get(Approval, approval.id)
+        assert row is not None and row.status == ApprovalStatus.APPROVED
+        assert row.response_data == expected and isinstance(row.response_data["urgent"], bool)
+    (decision,) = events(approval.id, "decision.approved")
+    assert decision.data["response_data"] == expected and decision.source == EventSource.EMAIL
+    assert client.post(link, data=sent).status_code in (409, 410)  # used once
+
+
+def test_an_unchecked_box_is_false_and_a_blank_optional_field_is_left_out(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA)
+
+    answered = client.post(link, data={"decision": "approve", **edit_form(amount="12.5", note="", category="credit")})
+
+    assert answered.status_code == 200
+    with session_scope() as session:
+        row = session.get(Approval, approval.id)
+        assert row is not None
+        assert row.response_data == {"amount": 12.5, "urgent": False, "category": "credit"}
+
+
+def test_a_field_that_does_not_read_is_an_error_next_to_it(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA)
+
+    answered = client.post(link, data={"decision": "approve", **edit_form(amount="lots", category="")})
+
+    assert answered.status_code == 422
+    assert "Enter a number." in answered.text.split("id='field-amount-error'")[1].split("</p>")[0]
+    assert "This field is required." in answered.text.split("id='field-category-error'")[1].split("</p>")[0]
+    assert "value='lots'" in control(answered.text, "field-amount")
+    assert status(approval) == ApprovalStatus.PENDING and client.get(link).status_code == 200
+
+
+def test_reject_ignores_the_form_fields(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    approval, link = linked(ana, ui_schema=EDIT_SCHEMA, action_data={"amount": 35, "category": "credit"})
+
+    answered = client.post(link, data={"decision": "reject", "feedback": "no", **edit_form(amount="500")})
+
+    assert answered.status_code == 200 and "Request rejected" in answered.text
+    with session_scope() as session:
+        row = session.get(Approval, approval.id)
+        assert row is not None and row.status == ApprovalStatus.REJECTED
+        assert row.response_data is None and row.feedback == "no"
+
+
+def test_a_request_without_a_form_shows_no_fields(client: TestClient) -> None:
+    ana = make_user(Role.APPROVER)
+    _approval, link = linked(ana, action_data={"amount": 35})
+
+    assert "field." not in client.get(link).text
+
+
+def test_parse_form_types_arrays_json_and_explains_what_does_not_read() -> None:
+    schema = {
+        "type": "object",
+        "required": ["count", "when"],
+        "properties": {
+            "count": {"type": "integer"},
+            "when": {"type": "string", "format": "date"},
+            "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+            "meta": {"type": "object"},
+            "level": {"enum": [1, 2]},
+        },
+    }
+    sent = [("field.count", "3"), ("field.when", "2030-01-02"), ("field.tags", "a"), ("field.tags", "b")]
+
+    assert parse_form(schema, [*sent, ("field.meta", '{"k": [1]}'), ("field.level", "2")]) == (
+        {"count": 3, "when": "2030-01-02", "tags": ["a", "b"], "meta": {"k": [1]}, "level": 2},
+        {},
+    )
+    data, errors = parse_form(schema, {"field.count": "1.5", "field.meta": "{oops", "field.level": "9"})
+    assert data == {"tags": []}
+    assert errors["count"] == "Enter a whole number." and errors["when"] == "This field is required."
+    assert errors["meta"].startswith("Not valid JSON: ") and "line 1, column 2" in errors["meta"]
+    assert errors["level"] == "Choose one of the listed options."
+
+
+def test_render_fields_picks_a_control_per_type_and_escapes_everything() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "when": {"type": "string", "format": "date"},
+            "mail": {"type": "string", "format": "email"},
+            "story": {"type": "string", "maxLength": 1000, "title": "<i>Story</i>"},
+            "tags": {"type": "array", "items": {"enum": ["a", "<b>"]}},
+            "meta": {"type": "object", "description": "Extra & more"},
+        },
+    }
+
+    page = render_fields(schema, {"story": "\nline</textarea>", "tags": ["<b>"], "meta": {"k": "<v>"}})
+
+    assert "type='date'" in page and "type='email'" in page
+    assert "<textarea id='field-story' name='field.story' maxlength='1000'>\n\nline&lt;/textarea&gt;</textarea>" in page
+    assert "&lt;i&gt;Story&lt;/i&gt;" in page and "<i>" not in page and "<b>" not in page
+    assert "value='&lt;b&gt;' checked" in page and "value='a'>" in page
+    assert "Extra &amp; more" in page and "&quot;&lt;v&gt;&quot;" in page
