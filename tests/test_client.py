@@ -196,7 +196,7 @@ def test_an_approver_decides_and_the_agent_cancels_through_the_client(
     second = hitl.request_approval("Refund again?", [ana.email])
 
     with HITLClient(server_url + "/api/v1/", make_api_key(ana)) as approver:
-        assert [item.id for item in approver.list_approvals(mine=True)] == [second.id, first.id]
+        assert [item.id for item in approver.list_approvals(mine=True)] == [first.id, second.id]  # oldest first
         with pytest.raises(HITLError) as refused:
             approver.decide(first.id, "approve", response_data={"amount": 500})
         decided = approver.decide(first.id, "approve", response_data={"amount": 50}, feedback="half")
