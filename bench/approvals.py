@@ -308,6 +308,15 @@ def bench_inbox(
     )
 
     viewer = approvers[0]
+    # A bulk load leaves PostgreSQL's planner statistics empty until autovacuum analyses the new rows
+    # (it would, within a minute, on a live studio); without them it picks a nested loop over every request.
+    from sqlalchemy import text
+
+    from hitl_studio.db import get_engine
+
+    if get_engine().dialect.name == "postgresql":
+        with get_engine().connect() as connection:
+            connection.execute(text("ANALYZE approval, delivery"))
     approvals.list_approvals(viewer, mine_to_decide=True, limit=50)
     calls, total = [], 0
     for _ in range(20):

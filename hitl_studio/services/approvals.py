@@ -511,7 +511,8 @@ def _record_vote(
 
 
 def _after_decision(approval: Approval, event_type: str) -> None:
-    get_queue().cancel(_timeout_job_id(approval))
+    if approval.expires_at is not None:
+        get_queue().cancel(_timeout_job_id(approval))
     _announce(approval, event_type)
     if approval.execution_id:
         _resume_run(approval)

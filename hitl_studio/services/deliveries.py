@@ -80,6 +80,9 @@ def schedule_deliveries(approval: Approval, *, attempts: int | None = None) -> l
     Unconfigured channels, and approvers a channel cannot reach (no phone
     number), are logged as ``delivery.skipped`` events.
     """
+    if not any(name in CHANNELS for name in approval.channels) and approval.escalation_tier == 0:
+        # Studio-only and never escalated: the inbox rows are all there is, nothing to send or withdraw.
+        return []
     settings = get_settings()
     limit = attempts or max_attempts()
     skipped: list[tuple[Channel, dict[str, Any]]] = []
