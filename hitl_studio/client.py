@@ -43,8 +43,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import inspect
 import logging
 import math
@@ -54,6 +52,8 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast
 
 import httpx
+
+from hitl_studio.signing import verify_signature
 
 __all__ = [
     "ApprovalNotGranted",
@@ -573,28 +573,3 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
             return [_jsonable(item, depth + 1) for item in sorted(value, key=repr)]
     text = repr(value)
     return text if len(text) <= _REPR_MAX else text[: _REPR_MAX - 1] + "…"
-
-
-def verify_signature(secret: str, header: str, body: bytes | str, tolerance: float = 300) -> bool:
-    """Check the ``X-HITL-Signature`` of a webhook or ``callback_url`` call the studio sent.
-
-    ``header`` is ``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``; ``body`` must be the raw
-    request body, exactly as received. False when no ``v1`` matches or ``t`` is more than ``tolerance``
-    seconds away from now (a replay).
-    """
-    timestamp: int | None = None
-    candidates: list[str] = []
-    for part in (header or "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                return False
-        elif name == "v1" and value:
-            candidates.append(value)
-    if timestamp is None or not candidates or abs(time.time() - timestamp) > tolerance:
-        return False
-    raw = body.encode() if isinstance(body, str) else body
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
-    return any([hmac.compare_digest(expected, candidate) for candidate in candidates])

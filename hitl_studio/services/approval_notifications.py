@@ -12,7 +12,7 @@ and stored encrypted. A ``callback_url`` is signed with the callback secret of
 the request's requester (:func:`callback_signing_secret`): derived from
 ``HITL_SECRET_KEY`` and the requester's id, so one user can never forge a
 callback to another user's agent; it changes when ``HITL_SECRET_KEY`` does.
-Receivers check a signature with :func:`verify_signature`.
+Receivers check a signature with :func:`hitl_studio.signing.verify_signature`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import hmac
 import json
 import logging
 import secrets as secrets_module
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +44,7 @@ from hitl_studio.services.approvals import is_addressed_to, snapshot
 from hitl_studio.services.credentials import keyring
 from hitl_studio.services.errors import Forbidden, InvalidInput, NotFound
 from hitl_studio.settings import get_settings
+from hitl_studio.signing import signature_header
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,6 @@ RETRY_BASE = timedelta(minutes=1)
 """The wait after the first failed attempt; it doubles after each further one (1, 2, 4, 8, 16 min)."""
 TIMEOUT_SECONDS = 10.0
 SIGNATURE_HEADER = "X-HITL-Signature"
-SIGNATURE_TOLERANCE_SECONDS = 300
 MIN_SECRET_LENGTH = 16
 MAX_SECRET_LENGTH = 200
 MAX_URL_LENGTH = 2000
@@ -84,58 +83,6 @@ class CreatedSubscription:
 
     subscription: WebhookSubscription
     secret: str
-
-
-def signature_header(secret: str, body: bytes | str, timestamp: int | None = None) -> str:
-    """The ``X-HITL-Signature`` value for ``body`` sent at ``timestamp`` (now by default)."""
-    stamp = int(time.time()) if timestamp is None else int(timestamp)
-    return f"t={stamp},v1={_digest(secret, stamp, body)}"
-
-
-def _digest(secret: str, timestamp: int, body: bytes | str) -> str:
-    raw = body.encode() if isinstance(body, str) else body
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256).hexdigest()
-
-
-def verify_signature(
-    secret: str,
-    header: str,
-    body: bytes | str,
-    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
-    *,
-    now: float | None = None,
-) -> bool:
-    """Check an ``X-HITL-Signature`` header the way a receiver should.
-
-    Args:
-        secret: The subscription's secret (or the callback secret).
-        header: The header's value, ``t=<unix>,v1=<hex>`` (several ``v1`` are accepted).
-        body: The raw request body, exactly as received.
-        tolerance: How many seconds the timestamp may be away from ``now`` (replay protection).
-        now: The receiver's clock, in unix seconds; the current time by default.
-
-    Returns:
-        True only when a ``v1`` signature matches and the timestamp is within the tolerance.
-    """
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in (header or "").split(","):
-        name, _, value = part.strip().partition("=")
-        if name == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                return False
-        elif name == "v1" and value:
-            signatures.append(value)
-    if timestamp is None or not signatures:
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance:
-        return False
-    expected = _digest(secret, timestamp, body)
-    # Compare against every candidate so the time taken does not say which one matched.
-    return sum(hmac.compare_digest(expected, candidate) for candidate in signatures) > 0
 
 
 def callback_signing_secret(requester_id: str | None = None) -> str:

@@ -20,6 +20,7 @@ from hitl_studio.models.webhooks import WebhookSubscription
 from hitl_studio.services import approval_notifications as notifications
 from hitl_studio.services.approvals import ApprovalInput, create_approval
 from hitl_studio.settings import Settings
+from hitl_studio.signing import verify_signature
 from tests.factories import audit_rows, make_api_key, make_user
 from tests.fakes.http_server import FakeHttpServer, fake_http_server
 
@@ -186,7 +187,7 @@ def test_deliveries_show_their_attempts_and_status_codes(client: TestClient, ser
     assert retrying["last_error"].startswith("HTTP 500") and retrying["next_retry_at"]
     assert retrying["max_attempts"] == notifications.MAX_ATTEMPTS
     (received,) = server.received("/ok")
-    assert notifications.verify_signature(working["secret"], received.headers["x-hitl-signature"], received.body)
+    assert verify_signature(working["secret"], received.headers["x-hitl-signature"], received.body)
     _, other = signed_in(Role.BUILDER)
     error_fields(client.get(f"{URL}/{working['id']}/deliveries", headers=other), 404, "not_found")
 

@@ -24,6 +24,7 @@ from hitl_studio.services import approval_notifications as notifications
 from hitl_studio.services.approvals import ApprovalInput, Decider, cancel_approval, create_approval, decide
 from hitl_studio.services.errors import Forbidden, InvalidInput, NotFound
 from hitl_studio.settings import Settings
+from hitl_studio.signing import verify_signature
 from tests.factories import audit_rows, make_user
 
 SECRET = "whsec_test-0123456789abcdef"
@@ -178,17 +179,17 @@ def test_a_delivery_is_signed_and_the_signature_fails_on_any_change(
     assert payload["approval"]["status"] == "pending"
     assert payload["id"] and datetime.fromisoformat(payload["created_at"])
     header = hook.headers["x-hitl-signature"]
-    assert notifications.verify_signature(SECRET, header, hook.body)
-    assert notifications.verify_signature(SECRET, header, hook.body.decode())
-    assert not notifications.verify_signature("another-secret-0123456789", header, hook.body)
-    assert not notifications.verify_signature(SECRET, header, hook.body.replace(b"pending", b"approved"))
+    assert verify_signature(SECRET, header, hook.body)
+    assert verify_signature(SECRET, header, hook.body.decode())
+    assert not verify_signature("another-secret-0123456789", header, hook.body)
+    assert not verify_signature(SECRET, header, hook.body.replace(b"pending", b"approved"))
     stamp = int(header.split(",")[0].removeprefix("t="))
     moved = header.replace(f"t={stamp}", f"t={stamp + 1}")
-    assert not notifications.verify_signature(SECRET, moved, hook.body)
-    assert not notifications.verify_signature(SECRET, header, hook.body, now=stamp + 301)
-    assert notifications.verify_signature(SECRET, header, hook.body, now=stamp + 299)
-    assert not notifications.verify_signature(SECRET, "v1=abc", hook.body)
-    assert not notifications.verify_signature(SECRET, "", hook.body)
+    assert not verify_signature(SECRET, moved, hook.body)
+    assert not verify_signature(SECRET, header, hook.body, now=stamp + 301)
+    assert verify_signature(SECRET, header, hook.body, now=stamp + 299)
+    assert not verify_signature(SECRET, "v1=abc", hook.body)
+    assert not verify_signature(SECRET, "", hook.body)
     row = wait_for_attempts(row.id, 1)
     assert (row.status, row.attempts, row.status_code, row.last_error) == ("delivered", 1, 204, None)
     assert row.delivered_at is not None and row.next_retry_at is None
@@ -296,10 +297,10 @@ def test_the_callback_url_hears_the_decision_signed_with_the_requesters_callback
     assert hook.headers["x-hitl-event"] == "decision.rejected"
     assert hook.json["approval"]["feedback"] == "too much"
     own = notifications.callback_signing_secret(people["requester"].id)
-    assert notifications.verify_signature(own, hook.headers["x-hitl-signature"], hook.body)
+    assert verify_signature(own, hook.headers["x-hitl-signature"], hook.body)
     other = notifications.callback_signing_secret(people["stranger"].id)
     assert other != own
-    assert not notifications.verify_signature(other, hook.headers["x-hitl-signature"], hook.body)
+    assert not verify_signature(other, hook.headers["x-hitl-signature"], hook.body)
 
 
 def test_the_callback_url_hears_a_cancellation_but_not_votes(people: dict[str, User], receiver: Receiver) -> None:
