@@ -33,7 +33,7 @@ _HIDDEN_HEADERS = {"authorization", "cookie"}
 
 
 class _BodyTooLarge(Exception):
-    pass
+    """The request body is over HITL_WEBHOOK_MAX_BYTES (answered with 413)."""
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
