@@ -179,3 +179,10 @@ def test_a_word_compared_as_a_number_fails_the_run_naming_the_condition_and_item
     assert result.error["node"] == "IF"
     assert result.error["item_index"] == 1
     assert result.error["message"] == "condition 2: the left value 'five' is not a number"
+
+
+def test_the_if_node_has_a_true_and_a_false_output_in_that_order() -> None:
+    from nodes.core.if_condition import IfNode
+
+    assert IfNode.outputs == ("true", "false")
+    assert IfNode.describe()["outputs"] == ["true", "false"]

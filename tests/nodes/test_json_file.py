@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from hitl_studio.engine.host import LocalHost
 from hitl_studio.engine.runner import RunResult
 from hitl_studio.engine.states import RunStatus
@@ -84,3 +86,13 @@ def test_a_missing_binary_property_fails_naming_the_item() -> None:
     assert result.error is not None
     assert result.error["node"] == "JSON" and result.error["item_index"] == 0
     assert result.error["message"] == "item 0 has no binary property 'upload' (its binary properties: 'data')"
+
+
+def test_an_unknown_encoding_is_refused_when_the_workflow_is_saved() -> None:
+    from pydantic import ValidationError
+
+    from nodes.files.json_file import JsonFileParameters
+
+    with pytest.raises(ValidationError, match="encoding"):
+        JsonFileParameters(operation="read", encoding="klingon-8")
+    assert JsonFileParameters(operation="read", encoding="latin-1").encoding == "latin-1"
