@@ -27,7 +27,14 @@ from sqlmodel import Session, col, select
 from hitl_studio import events, files
 from hitl_studio.credentials.masking import SecretMasker
 from hitl_studio.db import session_scope, utcnow
-from hitl_studio.engine.graph import GraphError, WorkflowGraph, parse_workflow, trigger_nodes, validate
+from hitl_studio.engine.graph import (
+    GraphError,
+    WorkflowGraph,
+    output_names,
+    parse_workflow,
+    trigger_nodes,
+    validate,
+)
 from hitl_studio.engine.runner import Runner, RunResult, Step
 from hitl_studio.engine.states import TERMINAL, InvalidTransition, RunStatus, check_transition
 from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionMode, ExecutionStep
@@ -642,6 +649,9 @@ def resume_with_approval(execution_id: str, outcome: dict[str, Any]) -> None:
         if execution is None or execution.status != RunStatus.WAITING or not execution.frontier:
             return
         paused = execution.frontier.get("paused", {})
+        graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
+    spec = graph.nodes[paused["node"]]
+    output_count = len(output_names(spec, get_registry().get(spec.type, spec.type_version)))
     decided = outcome["approval"]
     edits = decided.get("response_data") if decided.get("status") == "approved" else None
     items = []
@@ -649,8 +659,9 @@ def resume_with_approval(execution_id: str, outcome: dict[str, Any]) -> None:
         item = Item.from_dict(raw)
         merged = {**item.json, **(edits or {}), "approval": decided}
         items.append(Item(merged, item.binary, item.paired_item).to_dict())
-    outputs: list[list[dict[str, Any]]] = [[], [], []]
-    outputs[outcome["branch"]] = items
+    outputs: list[list[dict[str, Any]]] = [[] for _ in range(output_count)]
+    # Approval routes by outcome; a one-output node (Send and Wait) continues on its only output.
+    outputs[outcome["branch"] if output_count > outcome["branch"] else 0] = items
     get_queue().enqueue(RESUME_JOB, execution_id, outputs, job_id=resume_job_id(execution_id))
 
 
