@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from hitl_studio import __version__
-from hitl_studio.api import respond_page, webhooks
+from hitl_studio.api import respond_page, resume_routes, webhooks
 from hitl_studio.api.errors import install_error_handlers
 from hitl_studio.api.routes import (
     api_keys,
@@ -55,4 +55,5 @@ def create_app() -> FastAPI:
     app.include_router(v1)
     app.include_router(webhooks.router)
     app.include_router(respond_page.router)
+    app.include_router(resume_routes.router)
     return app

@@ -608,6 +608,10 @@ def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, maske
         get_queue().enqueue_at(resume_at, RESUME_JOB, execution.id, job_id=resume_job_id(execution.id))
     if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind == "approval":
         _request_approval(execution, graph, result)
+    if outcome is RunStatus.WAITING and result.wait is not None and result.wait.kind in ("form", "webhook"):
+        from hitl_studio.services import waits
+
+        waits.register_wait(execution, graph, result)
     if execution.trigger_data.get("notify"):
         run_results.deliver(execution.id, masker.data(_response_payload(result)))
     if outcome is RunStatus.FAILED and execution.mode != ExecutionMode.ERROR:
@@ -712,6 +716,9 @@ def cancel_execution(execution_id: str, *, actor: User | None = None) -> Executi
     queue = get_queue()
     queue.cancel(job_id(execution_id))
     queue.cancel(resume_job_id(execution_id))
+    from hitl_studio.services import waits
+
+    queue.cancel(waits.timeout_job_id(execution_id))
     return execution
 
 

@@ -19,7 +19,7 @@ from hitl_studio.engine.states import RunStatus
 from hitl_studio.models.approvals import Approval, ApprovalStatus
 from hitl_studio.models.executions import Execution
 from hitl_studio.queue import JobNotFound, JobStatus, get_queue
-from hitl_studio.services import approval_notifications, approvals, deliveries, executions, triggers
+from hitl_studio.services import approval_notifications, approvals, deliveries, executions, triggers, waits
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
@@ -59,6 +59,22 @@ def _resume_decided_approvals(candidates: list[Execution]) -> int:
     return resumed
 
 
+def _rebook_wait_deadline(execution: Execution, now: datetime) -> int:
+    """A form or resume-URL wait with a deadline: make sure its timeout job exists (idempotent)."""
+    resume = (execution.frontier or {}).get("resume") or {}
+    if resume.get("used") or not resume.get("expires_at") or not resume.get("token_sha256"):
+        return 0
+    due = datetime.fromisoformat(resume["expires_at"])
+    get_queue().enqueue_at(
+        max(due, now),
+        waits.TIMEOUT_JOB,
+        execution.id,
+        resume["token_sha256"],
+        job_id=waits.timeout_job_id(execution.id),
+    )
+    return 1
+
+
 def _lost(execution: Execution, now: datetime) -> bool:
     """Whether a queued or running run has nobody working on it."""
     if execution.status == RunStatus.RUNNING:
@@ -87,6 +103,7 @@ def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str
         )
     for execution in candidates:
         if execution.status == RunStatus.WAITING:
+            counts["resumes"] += _rebook_wait_deadline(execution, now)
             paused = (execution.frontier or {}).get("paused", {})
             if paused.get("kind") == "time" and paused.get("resume_at"):
                 resume_at = datetime.fromisoformat(paused["resume_at"])

@@ -11,7 +11,7 @@ from hitl_studio.api.deps import require
 from hitl_studio.auth.roles import Permission
 from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionStep
 from hitl_studio.models.users import User
-from hitl_studio.services import executions
+from hitl_studio.services import executions, waits
 from hitl_studio.services.executions import ExecutionFilter
 
 router = APIRouter(prefix="/executions", tags=["executions"])
@@ -82,6 +82,7 @@ def get_execution(execution_id: str, _user: Viewer) -> dict[str, Any]:
     return {
         **_summary(execution),
         "trigger_data": execution.trigger_data,
+        "waiting_for": waits.waiting_for(execution),
         "steps": [_step(step) for step in steps],
         "events": [_event(event) for event in history],
     }
