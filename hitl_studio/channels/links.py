@@ -14,15 +14,13 @@ Opening a link never decides anything (mail scanners fetch links); see
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
+from hitl_studio.auth.tokens import decode_expiry, encode_expiry, new_nonce, sign_fields, signature_matches, token_hash
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.models.approvals import Approval, Delivery
 from hitl_studio.settings import get_settings
@@ -30,8 +28,7 @@ from hitl_studio.settings import get_settings
 RESPOND_PATH = "/approvals/respond"
 DEFAULT_TTL = timedelta(days=7)
 """How long a link works when its request has no deadline."""
-_KEY_INFO = b"hitl-studio approval link v1"
-_SIGNATURE_BYTES = 18
+_PURPOSE = b"hitl-studio approval link v1"
 
 
 class LinkError(Exception):
@@ -63,23 +60,6 @@ class UsedLink(LinkError):
     reason = "link already used"
 
 
-def _key(secret_key: str) -> bytes:
-    return hmac.new(secret_key.encode(), _KEY_INFO, hashlib.sha256).digest()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _sign(secret_key: str, approval_id: str, recipient: str, delivery_id: str, expiry: str, nonce: str) -> str:
-    message = "\n".join((approval_id, recipient, delivery_id, expiry, nonce)).encode()
-    return _b64(hmac.new(_key(secret_key), message, hashlib.sha256).digest()[:_SIGNATURE_BYTES])
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def link_expiry(approval: Approval, now: datetime | None = None) -> datetime:
     """The request's deadline, or :data:`DEFAULT_TTL` from now when it has none."""
     return approval.expires_at or (now or utcnow()) + DEFAULT_TTL
@@ -87,10 +67,9 @@ def link_expiry(approval: Approval, now: datetime | None = None) -> datetime:
 
 def new_token(approval: Approval, recipient: str, delivery_id: str, *, expires_at: datetime | None = None) -> str:
     """A fresh signed token (not stored; :func:`make_link` stores its hash)."""
-    expiry = int((expires_at or link_expiry(approval)).timestamp())
-    expiry_text = _base36(expiry)
-    nonce = _b64(secrets.token_bytes(9))
-    signature = _sign(get_settings().secret_key, approval.id, recipient, delivery_id, expiry_text, nonce)
+    expiry_text = encode_expiry(expires_at or link_expiry(approval))
+    nonce = new_nonce()
+    signature = sign_fields(_PURPOSE, approval.id, recipient, delivery_id, expiry_text, nonce)
     return f"{delivery_id}.{expiry_text}.{nonce}.{signature}"
 
 
@@ -121,16 +100,6 @@ def make_link(approval: Approval, recipient: str, delivery_id: str, *, expires_a
     return f"{get_settings().api_url}{RESPOND_PATH}/{token}"
 
 
-def _base36(value: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        value, remainder = divmod(value, 36)
-        text = digits[remainder] + text
-        if value == 0:
-            return text
-
-
 def _load(session: Session, token: str, *, lock: bool) -> tuple[Delivery, Approval]:
     parts = token.split(".")
     if len(parts) != 4 or not all(parts) or len(token) > 200:
@@ -141,10 +110,7 @@ def _load(session: Session, token: str, *, lock: bool) -> tuple[Delivery, Approv
     approval = session.get(Approval, delivery.approval_id) if delivery is not None else None
     if delivery is None or approval is None:
         raise InvalidLink("This link is not valid: it is incomplete or was changed.")
-    settings = get_settings()
-    keys = (settings.secret_key, *settings.secret_key_previous)
-    expected = [_sign(key, approval.id, delivery.recipient, delivery.id, expiry_text, nonce) for key in keys]
-    if not any(hmac.compare_digest(signature, candidate) for candidate in expected):
+    if not signature_matches(_PURPOSE, signature, approval.id, delivery.recipient, delivery.id, expiry_text, nonce):
         raise InvalidLink(
             "This link is not valid: its signature does not match.", approval_id=approval.id, channel=delivery.channel
         )
@@ -156,10 +122,10 @@ def _load(session: Session, token: str, *, lock: bool) -> tuple[Delivery, Approv
             channel=delivery.channel,
         )
     try:
-        expiry = int(expiry_text, 36)
+        expiry = decode_expiry(expiry_text)
     except ValueError as err:
         raise InvalidLink("This link is not valid.", approval_id=approval.id, channel=delivery.channel) from err
-    if expiry <= utcnow().timestamp():
+    if expiry is None or expiry <= utcnow():
         raise ExpiredLink(
             "This link has expired. Open the request in the studio instead.",
             approval_id=approval.id,

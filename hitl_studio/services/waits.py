@@ -28,19 +28,16 @@ A run cancelled meanwhile is left alone.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from hitl_studio.auth.tokens import decode_expiry, encode_expiry, new_nonce, sign_fields, signature_matches, token_hash
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.engine.states import RunStatus
 from hitl_studio.models.executions import Execution
@@ -52,8 +49,7 @@ Kind = Literal["form", "webhook"]
 KINDS: tuple[str, ...] = ("form", "webhook")
 TIMEOUT_JOB = "hitl_studio.services.waits.fire_timeout"
 PATHS = {"webhook": "/resume", "form": "/form"}
-_KEY_INFO = b"hitl-studio resume link v1"
-_SIGNATURE_BYTES = 18
+_PURPOSE = b"hitl-studio resume link v1"
 _lock = threading.Lock()
 
 
@@ -101,37 +97,10 @@ def timeout_job_id(execution_id: str) -> str:
     return f"wait-timeout-{execution_id}"
 
 
-def _key(secret_key: str) -> bytes:
-    return hmac.new(secret_key.encode(), _KEY_INFO, hashlib.sha256).digest()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _sign(secret_key: str, execution_id: str, kind: str, expiry: str, nonce: str) -> str:
-    message = "\n".join((execution_id, kind, expiry, nonce)).encode()
-    return _b64(hmac.new(_key(secret_key), message, hashlib.sha256).digest()[:_SIGNATURE_BYTES])
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        number, rest = divmod(number, 36)
-        text = digits[rest] + text
-        if number == 0:
-            return text
-
-
 def make_token(execution_id: str, kind: str, expires_at: datetime | None) -> str:
-    expiry = _base36(int(expires_at.timestamp())) if expires_at else "0"
-    nonce = secrets.token_urlsafe(12)
-    return f"{expiry}.{nonce}.{_sign(get_settings().secret_key, execution_id, kind, expiry, nonce)}"
+    expiry = encode_expiry(expires_at)
+    nonce = new_nonce()
+    return f"{expiry}.{nonce}.{sign_fields(_PURPOSE, execution_id, kind, expiry, nonce)}"
 
 
 def _verify_signature(execution_id: str, kind: str, token: str) -> datetime | None:
@@ -140,17 +109,12 @@ def _verify_signature(execution_id: str, kind: str, token: str) -> datetime | No
     if len(parts) != 3 or not all(parts):
         raise InvalidWaitLink("This link is not valid: check that it was copied whole.")
     expiry, nonce, signature = parts
-    settings = get_settings()
-    for secret in (settings.secret_key, *settings.secret_key_previous):
-        if hmac.compare_digest(signature, _sign(secret, execution_id, kind, expiry, nonce)):
-            break
-    else:
+    if not signature_matches(_PURPOSE, signature, execution_id, kind, expiry, nonce):
         raise InvalidWaitLink("This link is not valid: check that it was copied whole.")
     try:
-        seconds = int(expiry, 36)
+        return decode_expiry(expiry)
     except ValueError as err:
         raise InvalidWaitLink("This link is not valid: check that it was copied whole.") from err
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
 
 
 def resume_url(execution_id: str, token: str, kind: str = "webhook") -> str:
