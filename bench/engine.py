@@ -1,12 +1,17 @@
-"""Engine benchmarks (``make bench``): per-node overhead in process, and webhook runs end to end.
+"""Engine benchmarks (``make bench``): per-node overhead in process, webhook runs end to end, memory, counts.
 
     python -m bench.engine overhead            # µs per node on a 100-node Edit Fields chain, no DB
     python -m bench.engine e2e --mode embedded # webhook → Edit Fields (→ 10 Edit Fields), respond when done
     python -m bench.engine e2e --mode queue    # the same on PostgreSQL + Redis + 2 RQ workers
-    python -m bench.engine rss --runs 10000    # a worker's RSS idle and after N runs (queue mode)
+    python -m bench.engine rss --runs 10000    # a worker's RSS idle and after N webhook runs (queue mode)
+    python -m bench.engine counts --mode queue # SQL statements, commits, Redis round trips per webhook run
+    python -m bench.engine counts --profile    # ... and Python calls per run (cProfile, one thread)
 
 End-to-end runs save execution data, as the studio does by default. Load
-comes from ``wrk`` on loopback (apt-get install wrk). Prints numbers only.
+comes from ``wrk`` on loopback (apt-get install wrk). Prints numbers only, one
+JSON object per line. On a shared machine wall-clock figures mostly measure
+the neighbours: ``counts`` does not move with load, and is what changes to the
+webhook path are judged by.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -137,20 +144,28 @@ def _env(data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def create_bench_workflows() -> None:
+    """Migrate, then create and activate the two webhook workflows: /webhook/bench and /webhook/bench10."""
+    from hitl_studio import migrations
+    from hitl_studio.services import workflows
+    from hitl_studio.services.workflows import WorkflowInput
+
+    migrations.upgrade()
+    for path, length in (("bench", 1), ("bench10", 10)):
+        hook = {
+            "id": "Hook",
+            "name": "Hook",
+            "type": "trigger.webhook",
+            "position": [0, 0],
+            "parameters": {"path": path, "response_mode": "last_node"},
+        }
+        saved = workflows.create_workflow(WorkflowInput(name=path, **chain(length, trigger=hook)), actor=None)
+        workflows.set_active(saved.id, True, actor=None)
+
+
 def _setup_workflows(env: dict[str, str]) -> None:
-    """Migrate, then create and activate the two webhook workflows (in a child, with the bench's env)."""
-    script = """
-from hitl_studio import migrations
-from hitl_studio.services import workflows
-from hitl_studio.services.workflows import WorkflowInput
-from bench.engine import chain
-migrations.upgrade()
-for path, length in (("bench", 1), ("bench10", 10)):
-    hook = {"id": "Hook", "name": "Hook", "type": "trigger.webhook", "position": [0, 0],
-            "parameters": {"path": path, "response_mode": "last_node"}}
-    saved = workflows.create_workflow(WorkflowInput(name=path, **chain(length, trigger=hook)), actor=None)
-    workflows.set_active(saved.id, True, actor=None)
-"""
+    """:func:`create_bench_workflows` in a child process, with the bench's environment."""
+    script = "from bench.engine import create_bench_workflows; create_bench_workflows()"
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True)
 
 
@@ -168,16 +183,26 @@ def _wrk(url: str, concurrency: int, seconds: int) -> dict[str, Any]:
     return result
 
 
-def e2e(mode: str, concurrency: list[int], seconds: int, workers: int) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
+def _mode_settings(mode: str, stack: contextlib.ExitStack) -> dict[str, str]:
+    """The environment of a mode: queue mode gets a throw-away PostgreSQL database, Redis and its own queue."""
+    if mode != "queue":
+        return {}
+    return {
+        "DATABASE_URL": stack.enter_context(_postgres_database()),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "HITL_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:6]}",
+    }
+
+
+@contextlib.contextmanager
+def _studio(mode: str, workers: int) -> Iterator[tuple[int, list[subprocess.Popen[bytes]], subprocess.Popen[bytes]]]:
+    """The API on a free port (and ``workers`` RQ workers in queue mode), with the bench workflows active.
+
+    Yields the port, the worker processes and the API process.
+    """
     with tempfile.TemporaryDirectory(prefix="hitl-bench-") as tmp, contextlib.ExitStack() as stack:
         data_dir = Path(tmp)
-        extra: dict[str, str] = {}
-        if mode == "queue":
-            extra["DATABASE_URL"] = stack.enter_context(_postgres_database())
-            extra["REDIS_URL"] = "redis://127.0.0.1:6379/0"
-            extra["HITL_QUEUE_NAME"] = f"bench-{uuid.uuid4().hex[:6]}"
-        env = _env(data_dir, extra)
+        env = _env(data_dir, _mode_settings(mode, stack))
         _setup_workflows(env)
         port = _free_port()
         server = [
@@ -191,12 +216,19 @@ def e2e(mode: str, concurrency: list[int], seconds: int, workers: int) -> list[d
             "--log-level",
             "warning",
         ]
-        stack.enter_context(_process(server, env, data_dir / "api.log"))
+        api = stack.enter_context(_process(server, env, data_dir / "api.log"))
+        started = []
         if mode == "queue":
             for index in range(workers):
                 worker = [sys.executable, "-m", "hitl_studio", "worker"]
-                stack.enter_context(_process(worker, env, data_dir / f"worker{index}.log"))
+                started.append(stack.enter_context(_process(worker, env, data_dir / f"worker{index}.log")))
         _wait_http(f"http://127.0.0.1:{port}/api/v1/health")
+        yield port, started, api
+
+
+def e2e(mode: str, concurrency: list[int], seconds: int, workers: int) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    with _studio(mode, workers) as (port, _workers, _api):
         for path in ("bench", "bench10"):
             url = f"http://127.0.0.1:{port}/webhook/{path}"
             httpx.post(url, json={"warm": True}, timeout=30).raise_for_status()
@@ -206,6 +238,165 @@ def e2e(mode: str, concurrency: list[int], seconds: int, workers: int) -> list[d
                 results.append({"mode": mode, "workflow": path, "concurrency": conc, **result})
                 print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of one process (``VmRSS``), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"process {pid} has no VmRSS (has it ended?)")
+
+
+def _post_many(url: str, total: int, concurrency: int) -> int:
+    """POST ``total`` webhook calls over ``concurrency`` keep-alive connections; returns how many failed."""
+    failures = 0
+    lock = threading.Lock()
+
+    def send(count: int) -> None:
+        nonlocal failures
+        with httpx.Client(timeout=60) as client:
+            for _ in range(count):
+                if client.post(url, json={"hello": "world", "n": 42}).status_code >= 300:
+                    with lock:
+                        failures += 1
+
+    shares = [total // concurrency + (1 if index < total % concurrency else 0) for index in range(concurrency)]
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, shares))
+    return failures
+
+
+def rss(mode: str, runs: int, concurrency: int = 8, warm_runs: int = 200, settle: float = 5.0) -> dict[str, Any]:
+    """The worker's resident memory idle, after a warm-up, and after ``runs`` webhook runs.
+
+    The worker is the one RQ worker process in queue mode and the studio process
+    (which runs jobs on its threads) in embedded mode. "Idle" is before any run;
+    growth is measured from after the warm-up, once lazy imports and caches are in.
+    """
+    with _studio(mode, workers=1) as (port, workers, api):
+        pid = workers[0].pid if workers else api.pid
+        url = f"http://127.0.0.1:{port}/webhook/bench"
+        time.sleep(settle)
+        idle = _rss_mib(pid)
+        failed = _post_many(url, warm_runs, concurrency)
+        time.sleep(settle)
+        warm = _rss_mib(pid)
+        failed += _post_many(url, runs, concurrency)
+        time.sleep(settle)
+        after = _rss_mib(pid)
+    return {
+        "mode": mode,
+        "process": "rq worker" if mode == "queue" else "studio (embedded worker threads)",
+        "runs": runs,
+        "failed": failed,
+        "rss_idle_mib": idle,
+        "rss_after_warmup_mib": warm,
+        "rss_after_runs_mib": after,
+        "growth_after_warmup_pct": round((after - warm) / warm * 100, 1),
+    }
+
+
+@contextlib.contextmanager
+def _in_process_studio(mode: str) -> Iterator[None]:
+    """This process configured as a studio of ``mode`` (SQLite, or PostgreSQL + Redis), bench workflows active."""
+    from hitl_studio import events
+    from hitl_studio.db import reset_engine
+    from hitl_studio.queue import reset_queue
+    from hitl_studio.settings import reset_settings
+
+    def reset() -> None:
+        reset_queue()
+        reset_engine()
+        reset_settings()
+        events.reset_bus()
+
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="hitl-bench-") as tmp, contextlib.ExitStack() as stack:
+        os.environ.clear()
+        os.environ.update(_env(Path(tmp), _mode_settings(mode, stack)))
+        reset()
+        try:
+            create_bench_workflows()
+            yield
+        finally:
+            reset()
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def counts(mode: str, runs: int, path: str = "bench", warm_runs: int = 20, profile: bool = False) -> dict[str, Any]:
+    """SQL statements, commits and Redis round trips per webhook run, counted in one process.
+
+    The API is called in process (FastAPI's test client, one call at a time);
+    in queue mode an RQ ``SimpleWorker`` runs the jobs on this thread, so its
+    Redis traffic is counted too. With ``profile``, also the Python calls of
+    the run's path without HTTP and queue (record, execute, hand over the
+    result), on one thread under cProfile.
+    """
+    from fastapi.testclient import TestClient
+
+    from bench.counters import counting, per_run, profile_calls
+    from hitl_studio.api.app import create_app
+    from hitl_studio.db import get_engine
+
+    with _in_process_studio(mode), TestClient(create_app()) as client, counting(get_engine()) as tally:
+        url = f"/webhook/{path}"
+        body = {"hello": "world", "n": 42}
+        failures: list[int] = []
+
+        def call(count: int) -> None:
+            for _ in range(count):
+                status = client.post(url, json=body).status_code
+                if status != 200:
+                    failures.append(status)
+
+        if mode == "queue":
+            from rq import SimpleWorker
+
+            from hitl_studio.queue import get_queue
+
+            def calls() -> None:
+                call(warm_runs)
+                tally.reset()
+                call(runs)
+
+            caller = threading.Thread(target=calls, name="bench-caller")
+            caller.start()
+            queue = get_queue().queue  # type: ignore[attr-defined]
+            SimpleWorker([queue], connection=queue.connection).work(max_jobs=warm_runs + runs, logging_level="WARNING")
+            caller.join()
+        else:
+            call(warm_runs)
+            tally.reset()
+            call(runs)
+        measured = tally.snapshot()
+        result: dict[str, Any] = {"mode": mode, "workflow": path, "runs": runs, "failed": len(failures)}
+        result.update(per_run(measured, runs))
+        if profile:
+            result.update(profile_calls(_run_path(path), runs))
+    return result
+
+
+def _run_path(path: str) -> Any:
+    """One webhook run's path without HTTP and the queue hop, on the calling thread (for cProfile)."""
+    from hitl_studio.models.executions import ExecutionMode
+    from hitl_studio.services import executions, run_results, triggers
+
+    def once() -> None:
+        found = triggers.find_webhook("POST", path)
+        assert found is not None, f"no webhook on /webhook/{path}"
+        route = found[0]
+        item = {"headers": {}, "params": {}, "query": {}, "body": {"hello": "world", "n": 42}}
+        options = executions.StartOptions(
+            mode=ExecutionMode.WEBHOOK, start_node=route.node_name, notify=True, version=route.version
+        )
+        execution = executions.create_execution(route.workflow_id, [{"json": item}], options)
+        run_results.expect(execution.id)
+        executions.run_execution(execution.id)
+        assert run_results.wait(execution.id, 5) is not None
+
+    return once
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -219,9 +410,22 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--conc", default="1,8,32")
     run.add_argument("--seconds", type=int, default=10)
     run.add_argument("--workers", type=int, default=2)
+    memory = sub.add_parser("rss")
+    memory.add_argument("--mode", choices=["embedded", "queue"], default="queue")
+    memory.add_argument("--runs", type=int, default=10_000)
+    memory.add_argument("--conc", type=int, default=8)
+    counted = sub.add_parser("counts")
+    counted.add_argument("--mode", choices=["embedded", "queue"], default="embedded")
+    counted.add_argument("--runs", type=int, default=200)
+    counted.add_argument("--workflow", choices=["bench", "bench10"], default="bench")
+    counted.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "overhead":
         print(json.dumps(overhead(args.nodes, args.runs)))
+    elif args.command == "rss":
+        print(json.dumps(rss(args.mode, args.runs, args.conc)))
+    elif args.command == "counts":
+        print(json.dumps(counts(args.mode, args.runs, args.workflow, profile=args.profile)))
     else:
         e2e(args.mode, [int(c) for c in args.conc.split(",")], args.seconds, args.workers)
 

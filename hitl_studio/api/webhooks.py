@@ -1,9 +1,15 @@
-"""``/webhook/{path}``: HTTP requests that start the runs of active workflows.
+"""``/webhook/{path}``: HTTP requests that start the runs of active workflows; ``/webhook-test/{path}``: test events.
 
 The request becomes the run's item ``{"headers", "params", "query", "body"}``.
 The response follows the Webhook node's ``response_mode``: at once (202 and
-the run id), or when the run ends (its last node's items, or what a Respond to
-Webhook node chose). A run that pauses (an approval) answers 202 meanwhile.
+the run id), when the run ends (its last node's items), or when a Respond to
+Webhook node runs (what it chose; the run goes on after it). A run that pauses
+(an approval) before answering answers 202 meanwhile.
+
+``/webhook-test/{path}`` serves the editor's "Listen for test event": one
+request, while a listener made by ``POST /api/v1/workflows/{id}/test-webhook``
+lives, runs that workflow's saved version once (mode ``test``, active or not),
+with the same methods, authentication and answers as ``/webhook``.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +30,7 @@ from hitl_studio.api.errors import error_body
 from hitl_studio.models.executions import ExecutionMode
 from hitl_studio.services import executions, run_results, triggers
 from hitl_studio.services.errors import InvalidInput, NotFound
-from hitl_studio.services.triggers import WebhookRoute
+from hitl_studio.services.triggers import WebhookListener, WebhookRoute
 from hitl_studio.settings import get_settings
 
 router = APIRouter(tags=["webhooks"])
@@ -112,7 +119,7 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
 def _respond(payload: dict[str, Any], execution_id: str) -> Response:
     if payload.get("status") == "waiting":
         return JSONResponse({"execution_id": execution_id, "status": "waiting"}, 202)
-    if payload.get("status") != "succeeded":
+    if payload.get("status") not in ("succeeded", "responded"):
         error = payload.get("error") or {}
         message = f"The workflow failed at node {error.get('node')!r}: {error.get('message', 'unknown error')}"
         return _error(500, "workflow_failed", message, execution_id=execution_id)
@@ -129,13 +136,53 @@ def _respond(payload: dict[str, Any], execution_id: str) -> Response:
 
 
 async def webhook(path: str, request: Request) -> Response:
-    settings = get_settings()
     found = await run_in_threadpool(triggers.find_webhook, request.method, path)
     if found is None:
         if await run_in_threadpool(triggers.path_has_any_method, path):
             return _error(405, "method_not_allowed", f"/webhook/{path} does not accept {request.method}.")
         return _error(404, "not_found", f"No active workflow listens on {request.method} /webhook/{path}.")
     route, path_params = found
+    return await _run_webhook(request, route, path_params)
+
+
+def _not_listening(method: str, path: str) -> JSONResponse:
+    return _error(
+        404,
+        "not_found",
+        f"Nothing is listening for a test event on {method} /webhook-test/{path}: open the workflow, click "
+        f'"Listen for test event", then send the request within {triggers.TEST_LISTEN_SECONDS} s.',
+    )
+
+
+async def webhook_test_event(path: str, request: Request) -> Response:
+    """One test event for the workflow whose editor is listening on this path."""
+    found = await run_in_threadpool(triggers.find_test_webhook, request.method, path)
+    if found is None:
+        if await run_in_threadpool(triggers.listened_path_has_any_method, path):
+            return _error(405, "method_not_allowed", f"/webhook-test/{path} does not accept {request.method}.")
+        return _not_listening(request.method, path)
+    listener, node_name, path_params = found
+    try:
+        route = await run_in_threadpool(triggers.listener_route, listener, node_name)
+    except NotFound as err:
+        return _error(err.status_code, err.code, err.message)
+    return await _run_webhook(request, route, path_params, listener=listener, path=path)
+
+
+async def _run_webhook(
+    request: Request,
+    route: WebhookRoute,
+    path_params: dict[str, str],
+    *,
+    listener: WebhookListener | None = None,
+    path: str = "",
+) -> Response:
+    """Check and read the request, start the run, answer as the Webhook node's response mode says.
+
+    With ``listener`` (a test event) the listener is consumed just before the
+    run starts, so a refused request (401, 413, bad JSON) leaves it listening.
+    """
+    settings = get_settings()
     try:
         raw = await _read_body(request, settings.webhook_max_bytes)
     except _BodyTooLarge:
@@ -158,7 +205,13 @@ async def webhook(path: str, request: Request) -> Response:
         "body": body,
     }
     waits = route.params.response_mode != "immediately"
-    options = executions.StartOptions(mode=ExecutionMode.WEBHOOK, start_node=route.node_name, notify=waits)
+    options = executions.StartOptions(
+        mode=ExecutionMode.WEBHOOK, start_node=route.node_name, notify=waits, version=route.version
+    )
+    if listener is not None:
+        if not await run_in_threadpool(triggers.claim_test_listener, listener):
+            return _not_listening(request.method, path)
+        options = replace(options, mode=ExecutionMode.TEST)
     try:
         execution = await run_in_threadpool(
             executions.start_execution, route.workflow_id, [{"json": item, "binary": binary}], options
@@ -181,4 +234,11 @@ for _method in METHODS:
         methods=[_method],
         operation_id=f"webhook_{_method.lower()}",
         summary=f"{_method}: start the run of the active workflow listening on this path",
+    )
+    router.add_api_route(
+        "/webhook-test/{path:path}",
+        webhook_test_event,
+        methods=[_method],
+        operation_id=f"webhook_test_{_method.lower()}",
+        summary=f"{_method}: one test event for the workflow whose editor is listening on this path",
     )

@@ -9,6 +9,11 @@ stops runaway runs.
 A node that returns :class:`nodes.sdk.Wait` pauses the run: :meth:`Runner.start`
 returns the *frontier* (everything needed to go on) as JSON, the caller stores
 it, and :meth:`Runner.resume` continues later, in another process if need be.
+
+A node that puts ``state["response"]`` (Respond to Webhook) chooses the HTTP
+answer of a webhook run: the first one of a run is handed to
+:meth:`Hooks.responded` as soon as that node succeeds, so the caller can be
+answered while the run goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from nodes.sdk import Item, Node, NodeError, NodeOutput, StopRun, TriggerNode, W
 
 DEFAULT_MAX_NODE_RUNS = 10_000
 MAX_RETRY_WAIT_SECONDS = 30.0
+# The node-state key in which a node (Respond to Webhook) leaves the webhook's answer.
+RESPONSE_STATE_KEY = "response"
 
 
 @dataclass
@@ -97,6 +104,10 @@ class Hooks(Protocol):
     def node_started(self, node: str, run_index: int) -> None: ...
 
     def node_finished(self, step: Step) -> None: ...
+
+    def responded(self, node: str, response: dict[str, Any]) -> None:
+        """A node chose the webhook's answer (``{"status", "headers", "body"}``); called once per run."""
+        ...
 
 
 class _Failed(Exception):
@@ -192,6 +203,12 @@ class Runner:
         self._run_counts: dict[str, int] = {}
         self._pinned: dict[str, list[Item]] = {}
         self._steps: list[Step] = []
+        self._responded = False
+
+    @property
+    def responded(self) -> bool:
+        """Whether a node of this run has chosen the webhook's answer (see :meth:`Hooks.responded`)."""
+        return self._responded
 
     def start(
         self,
@@ -342,7 +359,18 @@ class Runner:
         step.status = "succeeded"
         step.finished_at = datetime.now(UTC)
         self._finish_node(spec, step)
+        if not self._responded:
+            self._answer(spec.name)
         return None
+
+    def _answer(self, node: str) -> None:
+        """Hand the first response a node chose to the hooks (a webhook caller may be waiting for it)."""
+        response = self._state.get(node, {}).get(RESPONSE_STATE_KEY)
+        if response is None:
+            return
+        self._responded = True
+        if self._hooks is not None:
+            self._hooks.responded(node, response)
 
     def _execute(
         self, spec: NodeSpec, cls: type[Node], inputs: list[list[Item]], run_index: int, step: Step
@@ -469,6 +497,8 @@ class Runner:
             for name, received in frontier.get("waiting", {}).items()
         }
         self._state = {name: dict(state) for name, state in frontier.get("state", {}).items()}
+        # A response chosen before the pause was already handed over; a run answers once.
+        self._responded = any(RESPONSE_STATE_KEY in state for state in self._state.values())
         self._run_counts = {name: int(count) for name, count in frontier.get("run_counts", {}).items()}
         self.last_outputs = {name: _items_from_json(outputs) for name, outputs in frontier.get("outputs", {}).items()}
         self._pinned = {

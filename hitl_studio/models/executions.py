@@ -28,6 +28,8 @@ class ExecutionMode(StrEnum):
     RETRY = "retry"
     SUBWORKFLOW = "subworkflow"
     ERROR = "error"
+    # A run started by the editor's "Listen for test event" (/webhook-test/...), on any saved version.
+    TEST = "test"
 
 
 class ExecutionStatus(StrEnum):

@@ -145,11 +145,19 @@ class RqQueue(JobQueue):
 
     def _enqueue(self, spec: JobSpec) -> str:
         with self._redis_errors():
-            existing = self._status(spec.job_id)
+            # Most ids are new (a run's first job): try that first, and let Redis settle a race
+            # between two callers enqueueing the same id (the loser's duplicate is the winner's job).
+            # Looking the id up first would cost two round trips on every enqueue.
+            try:
+                self.queue.enqueue_call(
+                    func=spec.func, args=spec.args, kwargs=spec.kwargs, job_id=spec.job_id, unique=True
+                )
+                return spec.job_id
+            except DuplicateJobError:
+                existing = self._status(spec.job_id)
             if existing is not None and existing.pending:
                 return spec.job_id
-            # With no job under this id yet, let Redis settle a race between two
-            # callers enqueueing the same id: the loser's duplicate is the winner's job.
+            # The id belongs to a job that has started or is done: it may be used again.
             with suppress(DuplicateJobError):
                 self.queue.enqueue_call(
                     func=spec.func, args=spec.args, kwargs=spec.kwargs, job_id=spec.job_id, unique=existing is None

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from hitl_studio import events, files
@@ -55,6 +57,7 @@ CANCEL_POLL_SECONDS = 0.5
 MODE_TRIGGERS = {
     ExecutionMode.MANUAL: TriggerKind.MANUAL,
     ExecutionMode.WEBHOOK: TriggerKind.WEBHOOK,
+    ExecutionMode.TEST: TriggerKind.WEBHOOK,
     ExecutionMode.CRON: TriggerKind.SCHEDULE,
     ExecutionMode.ERROR: TriggerKind.ERROR,
     ExecutionMode.SUBWORKFLOW: TriggerKind.SUBWORKFLOW,
@@ -99,9 +102,35 @@ def transition(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     for key, value in values.items():
-        setattr(execution, key, value)
+        # Kept in step with the row without marking it changed: the UPDATE above wrote it, and a
+        # dirty attribute would make the session write it again at commit.
+        set_committed_value(execution, key, value)
+    _record_transition(session, execution, current, target, data=data, actor=actor)
+    return True
+
+
+def _add_event(session: Session, execution_id: str, kind: str, data: dict[str, Any], actor: str | None) -> None:
+    """Append to the run's event log with a Core insert (no ORM object: this is on every run's path)."""
+    values = {"execution_id": execution_id, "type": kind, "data": data, "actor": actor, "created_at": utcnow()}
+    session.execute(_EVENT_INSERT, values)
+
+
+# Built once: constructing the statement on every call costs more Python than executing it.
+_EVENT_INSERT = insert(ExecutionEvent.__table__)  # type: ignore[attr-defined]
+
+
+def _record_transition(
+    session: Session,
+    execution: Execution,
+    current: RunStatus,
+    target: RunStatus,
+    *,
+    data: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> None:
+    """The ``execution_event`` of a status change (in the caller's transaction), and its bus event."""
     event_data = {"from": current.value, "to": target.value, **(data or {})}
-    session.add(ExecutionEvent(execution_id=execution.id, type=f"status.{target.value}", data=event_data, actor=actor))
+    _add_event(session, execution.id, f"status.{target.value}", event_data, actor)
     events.publish(
         "execution.status",
         execution_id=execution.id,
@@ -109,7 +138,6 @@ def transition(
         status=target.value,
         previous=current.value,
     )
-    return True
 
 
 def _graph_for(session: Session, workflow_id: str, version: int) -> WorkflowGraph:
@@ -185,12 +213,19 @@ class StartOptions:
 
 
 def create_execution(workflow_id: str, items: list[dict[str, Any]], options: StartOptions) -> Execution:
-    """Validate and record a run as ``queued`` (not yet enqueued)."""
+    """Validate and record a run as ``queued`` (not yet enqueued).
+
+    With ``options.version`` given (webhook routes know it) and its graph in the
+    cache, the workflow row is not read: the run's foreign key still refuses a
+    workflow deleted meanwhile.
+    """
     with session_scope() as session:
-        workflow = session.get(Workflow, workflow_id)
-        if workflow is None:
-            raise NotFound(f"No workflow with id {workflow_id}.")
-        version = options.version or workflow.version
+        version = options.version
+        if version is None or (workflow_id, version) not in _graphs:
+            workflow = session.get(Workflow, workflow_id)
+            if workflow is None:
+                raise NotFound(f"No workflow with id {workflow_id}.")
+            version = version or workflow.version
         try:
             graph = _graph_for(session, workflow_id, version)
         except GraphError as err:
@@ -217,15 +252,12 @@ def create_execution(workflow_id: str, items: list[dict[str, Any]], options: Sta
             started_by=options.actor.id if options.actor else None,
         )
         session.add(execution)
-        session.flush()
-        session.add(
-            ExecutionEvent(
-                execution_id=execution.id,
-                type="status.queued",
-                data={"mode": execution.mode, "start_node": start},
-                actor=options.actor.email if options.actor else None,
-            )
-        )
+        try:
+            session.flush()
+        except IntegrityError as err:
+            raise NotFound(f"No workflow with id {workflow_id}.") from err
+        actor = options.actor.email if options.actor else None
+        _add_event(session, execution.id, "status.queued", {"mode": execution.mode, "start_node": start}, actor)
     return execution
 
 
@@ -263,12 +295,19 @@ class _CancelCheck:
 
 
 class _BusHooks:
-    """Publishes each node's start and end for the live canvas."""
+    """Publishes each node's start and end for the live canvas; answers a waiting webhook caller early.
 
-    def __init__(self, execution: Execution, masker: SecretMasker) -> None:
+    With ``answer_at_node`` (a webhook run in response mode ``respond_node``)
+    the response a Respond to Webhook node chose is delivered the moment that
+    node succeeds, as n8n does, and the run goes on (a Wait or an Approval
+    after it no longer keeps the caller waiting).
+    """
+
+    def __init__(self, execution: Execution, masker: SecretMasker, *, answer_at_node: bool = False) -> None:
         self._execution_id = execution.id
         self._workflow_id = execution.workflow_id
         self._masker = masker
+        self._answer_at_node = answer_at_node
 
     def node_started(self, node: str, run_index: int) -> None:
         events.publish(
@@ -290,6 +329,17 @@ class _BusHooks:
             items=[len(output) for output in step.outputs or []],
             error=self._masker.text(step.error["message"]) if step.error else None,
         )
+
+    def responded(self, node: str, response: dict[str, Any]) -> None:
+        if not self._answer_at_node:
+            return
+        try:
+            run_results.deliver(self._execution_id, self._masker.data({"status": "responded", "response": response}))
+        except Exception:
+            # Hooks must not fail the run; the caller then gets 202 when its wait times out.
+            logger.exception(
+                "could not hand the answer of node %r to the webhook caller of run %s", node, self._execution_id
+            )
 
 
 class StudioHost:
@@ -424,19 +474,37 @@ def run_execution(execution_id: str) -> str | None:
     return result.status.value if result else None
 
 
+def _claim(session: Session, execution_id: str) -> Execution | None:
+    """Take a queued run for this worker: ``queued`` → ``running`` in one compare-and-set that returns the row.
+
+    One ``UPDATE ... RETURNING`` instead of a SELECT and an UPDATE; ``None``
+    when the run is not queued (another worker took it, or it was cancelled).
+    """
+    now = utcnow()
+    execution = session.scalars(
+        update(Execution)
+        .where(col(Execution.id) == execution_id, col(Execution.status) == RunStatus.QUEUED.value)
+        .values(status=RunStatus.RUNNING.value, started_at=now, heartbeat_at=now)
+        .returning(Execution)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if execution is not None:
+        _record_transition(session, execution, RunStatus.QUEUED, RunStatus.RUNNING)
+    return execution
+
+
 def _run(execution_id: str) -> RunResult | None:
     with session_scope() as session:
-        execution = session.get(Execution, execution_id)
-        if execution is None or execution.status != RunStatus.QUEUED:
-            logger.info("run %s is %s, not queued; nothing to do", execution_id, execution and execution.status)
-            return None
-        now = utcnow()
-        if not transition(session, execution, RunStatus.RUNNING, started_at=now, heartbeat_at=now):
+        execution = _claim(session, execution_id)
+        if execution is None:
+            logger.info("run %s is not queued (taken, cancelled or deleted); nothing to do", execution_id)
             return None
         graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
         prior = _prior_outputs(session, execution.trigger_data.get("reuse_execution_id"))
     data = execution.trigger_data
-    runner = _runner(graph, execution)
+    notify = bool(data.get("notify"))
+    answer_at_node = notify and _responds_from_node(graph, data["start_node"])
+    runner = _runner(graph, execution, answer_at_node=answer_at_node)
     _heartbeats.add(execution_id)
     try:
         result = runner.start(
@@ -450,11 +518,18 @@ def _run(execution_id: str) -> RunResult | None:
         result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
     finally:
         _heartbeats.remove(execution_id)
-    _finish(execution, graph, result, runner.host.masker)  # type: ignore[attr-defined]
+    answered = answer_at_node and runner.responded
+    _finish(execution, graph, result, runner.host.masker, notify=notify and not answered)  # type: ignore[attr-defined]
     return result
 
 
-def _runner(graph: WorkflowGraph, execution: Execution) -> Runner:
+def _responds_from_node(graph: WorkflowGraph, start_node: str) -> bool:
+    """Whether the run's trigger is a Webhook whose answer comes from a Respond to Webhook node."""
+    spec = graph.nodes.get(start_node)
+    return spec is not None and spec.parameters.get("response_mode") == "respond_node"
+
+
+def _runner(graph: WorkflowGraph, execution: Execution, *, answer_at_node: bool = False) -> Runner:
     host = StudioHost(execution)
     return Runner(
         graph,
@@ -463,7 +538,7 @@ def _runner(graph: WorkflowGraph, execution: Execution) -> Runner:
         execution_id=execution.id,
         execution_mode=execution.mode,
         workflow_id=execution.workflow_id,
-        hooks=_BusHooks(execution, host.masker),
+        hooks=_BusHooks(execution, host.masker, answer_at_node=answer_at_node),
         cancelled=_CancelCheck(execution.id),
     )
 
@@ -487,12 +562,15 @@ def resume_execution(execution_id: str, outputs: list[list[dict[str, Any]]] | No
         result = RunResult(RunStatus.FAILED, [], error={"node": None, "message": f"the engine crashed: {err}"})
     finally:
         _heartbeats.remove(execution_id)
-    _finish(execution, graph, result, runner.host.masker)  # type: ignore[attr-defined]
+    # The webhook caller got its answer when the run first paused (or earlier); nobody waits now.
+    _finish(execution, graph, result, runner.host.masker, notify=False)  # type: ignore[attr-defined]
     return result.status.value
 
 
-def _step_row(execution_id: str, step: Step, inline_limit: int, masker: SecretMasker) -> ExecutionStep:
-    """A step as a row; input and output larger than ``inline_limit`` bytes go to the file store."""
+def _step_values(execution_id: str, step: Step, inline_limit: int, masker: SecretMasker) -> dict[str, Any]:
+    """A step as the column values of its row; input and output larger than ``inline_limit`` bytes go to the
+    file store. Plain values for a Core insert: building ORM objects only to read them back cost more than
+    the insert itself."""
     inputs = masker.data({"main": [[item.to_dict() for item in items] for items in step.inputs]})
     outputs = (
         masker.data({"main": [[item.to_dict() for item in items] for items in step.outputs]})
@@ -505,38 +583,19 @@ def _step_row(execution_id: str, step: Step, inline_limit: int, masker: SecretMa
         name = f"{execution_id}-{step.node}-{step.run_index}.json"
         data_ref = files.put(encoded, file_name=name, mime_type="application/json")["file_id"]
         inputs, outputs = None, None  # type: ignore[assignment]
-    return ExecutionStep(
-        execution_id=execution_id,
-        node_id=step.node_id,
-        node_name=step.node,
-        run_index=step.run_index,
-        status=step.status,
-        input_items=inputs,
-        output_items=outputs,
-        data_ref=data_ref,
-        error=masker.data(step.error),
-        started_at=step.started_at,
-        finished_at=step.finished_at,
-    )
-
-
-_STEP_COLUMNS = (
-    "execution_id",
-    "node_id",
-    "node_name",
-    "run_index",
-    "status",
-    "input_items",
-    "output_items",
-    "data_ref",
-    "error",
-    "started_at",
-    "finished_at",
-)
-
-
-def _row_values(row: ExecutionStep) -> dict[str, Any]:
-    return {column: getattr(row, column) for column in _STEP_COLUMNS}
+    return {
+        "execution_id": execution_id,
+        "node_id": step.node_id,
+        "node_name": step.node,
+        "run_index": step.run_index,
+        "status": step.status,
+        "input_items": inputs,
+        "output_items": outputs,
+        "data_ref": data_ref,
+        "error": masker.data(step.error),
+        "started_at": step.started_at,
+        "finished_at": step.finished_at,
+    }
 
 
 def step_data(step: ExecutionStep) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -568,17 +627,21 @@ def _response_payload(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, masker: SecretMasker) -> None:
+def _finish(
+    execution: Execution, graph: WorkflowGraph, result: RunResult, masker: SecretMasker, *, notify: bool = False
+) -> None:
+    """Record how the run (or its resumed part) ended, then do what follows: book the resume of a wait,
+    file an approval, answer the webhook caller (``notify``), start the error workflow."""
     now = utcnow()
     if masker:
         result.error = masker.data(result.error)
         result.frontier = masker.data(result.frontier)
     with session_scope() as session:
         limit = get_settings().step_inline_bytes
-        rows = [_step_row(execution.id, step, limit, masker) for step in result.steps]
+        rows = [_step_values(execution.id, step, limit, masker) for step in result.steps]
         if rows:
             # A Core insert: one statement for every step, without the ORM's per-object bookkeeping.
-            session.execute(insert(ExecutionStep), [_row_values(row) for row in rows])
+            session.execute(insert(ExecutionStep.__table__), rows)  # type: ignore[attr-defined]
         execution.status = RunStatus.RUNNING.value
         if result.status is RunStatus.CANCELLED:
             outcome = RunStatus.CANCELLED
@@ -612,7 +675,7 @@ def _finish(execution: Execution, graph: WorkflowGraph, result: RunResult, maske
         from hitl_studio.services import waits
 
         waits.register_wait(execution, graph, result)
-    if execution.trigger_data.get("notify"):
+    if notify:
         run_results.deliver(execution.id, masker.data(_response_payload(result)))
     if outcome is RunStatus.FAILED and execution.mode != ExecutionMode.ERROR:
         _start_error_workflow(execution, graph, result)
@@ -689,6 +752,19 @@ def _start_error_workflow(execution: Execution, graph: WorkflowGraph, result: Ru
         )
     except (NotFound, InvalidInput) as err:
         logger.warning("error workflow %s of run %s could not start: %s", error_workflow_id, execution.id, err.message)
+
+
+def start_error_workflow(execution_id: str) -> None:
+    """Start the error workflow of a run that failed outside the engine (a Form or Wait for Webhook deadline).
+
+    Does nothing unless the run is ``failed`` and is not itself an error workflow's run.
+    """
+    with session_scope() as session:
+        execution = session.get(Execution, execution_id)
+        if execution is None or execution.status != RunStatus.FAILED or execution.mode == ExecutionMode.ERROR:
+            return
+        graph = _graph_for(session, execution.workflow_id, execution.workflow_version)
+    _start_error_workflow(execution, graph, RunResult(status=RunStatus.FAILED, steps=[], error=execution.error))
 
 
 def cancel_execution(execution_id: str, *, actor: User | None = None) -> Execution:

@@ -3,7 +3,8 @@
 It runs when the studio starts (embedded mode) or the scheduler starts (queue
 mode), then every minute. It re-enqueues runs left ``queued`` with no job,
 puts runs whose worker died (``running`` with no live job) back in the queue,
-re-books the resume of timed waits, and re-books every schedule's next fire.
+re-books the resume of timed waits, every schedule's next fire, and every
+pending approval's timeout, next reminder and unsent deliveries.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from hitl_studio.engine.states import RunStatus
 from hitl_studio.models.approvals import Approval, ApprovalStatus
 from hitl_studio.models.executions import Execution
 from hitl_studio.queue import JobNotFound, JobStatus, get_queue
-from hitl_studio.services import approval_notifications, approvals, deliveries, executions, triggers, waits
+from hitl_studio.services import (
+    approval_notifications,
+    approval_reminders,
+    approvals,
+    deliveries,
+    executions,
+    triggers,
+    waits,
+)
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
@@ -129,6 +138,7 @@ def reconcile(*, startup: bool = False, now: datetime | None = None) -> dict[str
         counts["requeued"] += 1
     counts["schedules"] = triggers.schedule_pending()
     counts["approval_timeouts"] = approvals.reschedule_timeouts()
+    counts["approval_reminders"] = approval_reminders.reschedule()
     counts["webhook_deliveries"] = approval_notifications.reschedule_deliveries()
     counts["channel_deliveries"] = deliveries.reschedule_deliveries()
     counts["decided_approvals"] = _resume_decided_approvals(candidates)

@@ -1,7 +1,9 @@
-"""Handing a run's result to whoever waits for it (a webhook caller waiting for ``last_node``).
+"""Handing a webhook caller its answer: the run's result, or what a Respond to Webhook node chose.
 
 The caller registers interest before the run is enqueued; the worker delivers
-once. Embedded mode uses in-process queues; queue mode a Redis list per run
+once, either when the run ends or pauses, or earlier, at the moment a Respond
+to Webhook node runs (response mode ``respond_node``; the run then goes on).
+Embedded mode uses in-process queues; queue mode a Redis list per run
 (``BLPOP``), which works whichever worker ran it. Only runs started with
 ``notify=True`` deliver, so ordinary runs cost nothing here.
 """
@@ -13,24 +15,11 @@ import queue
 import threading
 from typing import Any
 
-import redis
-
-from hitl_studio.settings import get_settings
+from hitl_studio.queue import get_redis
 
 _RESULT_TTL_SECONDS = 600
 _waiters: dict[str, queue.Queue[dict[str, Any]]] = {}
 _lock = threading.Lock()
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis | None:
-    global _client
-    url = get_settings().redis_url
-    if url is None:
-        return None
-    if _client is None:
-        _client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    return _client
 
 
 def _key(execution_id: str) -> str:
@@ -39,14 +28,14 @@ def _key(execution_id: str) -> str:
 
 def expect(execution_id: str) -> None:
     """Register interest in a run's result; call before the run is enqueued."""
-    if _redis() is None:
+    if get_redis() is None:
         with _lock:
             _waiters[execution_id] = queue.Queue(maxsize=1)
 
 
 def deliver(execution_id: str, payload: dict[str, Any]) -> None:
-    """Hand over the result; only the first delivery for a run counts."""
-    client = _redis()
+    """Hand over the result; the caller waits for the first delivery only."""
+    client = get_redis()
     if client is not None:
         key = _key(execution_id)
         pipeline = client.pipeline()
@@ -65,13 +54,14 @@ def deliver(execution_id: str, payload: dict[str, Any]) -> None:
 
 def wait(execution_id: str, timeout: float) -> dict[str, Any] | None:
     """The delivered result, or ``None`` if none came within ``timeout`` seconds."""
-    client = _redis()
+    client = get_redis()
     try:
         if client is not None:
+            # One delivery per run (the end, a pause or a Respond to Webhook node; never two), so the
+            # popped list is empty and Redis has dropped it: nothing to delete.
             popped = client.blpop([_key(execution_id)], timeout=max(1, round(timeout)))
             if popped is None:
                 return None
-            client.delete(_key(execution_id))
             return json.loads(popped[1])
         with _lock:
             waiter = _waiters.get(execution_id)
@@ -87,8 +77,6 @@ def wait(execution_id: str, timeout: float) -> dict[str, Any] | None:
 
 
 def reset() -> None:
-    """Forget waiters and the Redis client (tests switch configurations)."""
-    global _client
+    """Forget waiters (tests switch configurations; ``reset_queue`` drops the Redis client)."""
     with _lock:
         _waiters.clear()
-    _client = None

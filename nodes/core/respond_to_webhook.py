@@ -42,6 +42,7 @@ class RespondToWebhookNode(Node):
 
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput:
         response = response_from(ctx.params(0), items)
-        # The response travels as this node's run state; the webhook route reads it from the run.
+        # The engine hands the first response of a run to the waiting webhook caller as soon as this
+        # node succeeds (response mode respond_node), then the run goes on; it is kept in the run state.
         ctx.state["response"] = response
         return [items]

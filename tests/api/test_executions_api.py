@@ -104,6 +104,21 @@ def test_the_list_filters_and_pages_newest_first(client: TestClient, builder: He
     assert item["started_at"] <= item["finished_at"]
 
 
+def test_editor_test_runs_are_listed_by_their_own_mode_and_an_unknown_mode_is_422(
+    client: TestClient, builder: Headers
+) -> None:
+    hook = save(
+        workflow([node("Hook", "trigger.webhook", {"path": "orders"}), node("Done", "core.no_op")], [("Hook", "Done")]),
+        "hook",
+    )
+    run(hook, [{"body": {"n": 1}}], ExecutionMode.WEBHOOK)
+    tried = run(hook, [{"body": {"n": 2}}], ExecutionMode.TEST)
+
+    assert listed(client, builder, mode="test") == ([tried], 1)
+    unknown = client.get(API, headers=builder, params={"mode": "sideways"})
+    assert unknown.status_code == 422 and "mode" in unknown.text
+
+
 def test_a_time_without_zone_is_taken_as_utc(client: TestClient, builder: Headers) -> None:
     doubler = save(doubling(), "doubler")
     before = datetime.now(UTC)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from hitl_studio.api.deps import require
 from hitl_studio.auth.roles import Permission
-from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionStep
+from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionMode, ExecutionStep
 from hitl_studio.models.users import User
 from hitl_studio.services import executions, waits
 from hitl_studio.services.executions import ExecutionFilter
@@ -18,7 +18,6 @@ router = APIRouter(prefix="/executions", tags=["executions"])
 Viewer = Annotated[User, Depends(require(Permission.VIEW_WORKFLOWS))]
 Runner = Annotated[User, Depends(require(Permission.RUN_WORKFLOWS))]
 Status = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
-Mode = Literal["manual", "cron", "webhook", "api", "retry", "subworkflow", "error"]
 
 
 def _summary(execution: Execution) -> dict[str, Any]:
@@ -64,7 +63,7 @@ def list_executions(
     _user: Viewer,
     workflow_id: str | None = None,
     status: Status | None = None,
-    mode: Mode | None = None,
+    mode: ExecutionMode | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

@@ -12,7 +12,7 @@ from hitl_studio.api.deps import require
 from hitl_studio.auth.roles import Permission
 from hitl_studio.models.executions import ExecutionMode
 from hitl_studio.models.users import User
-from hitl_studio.services import executions, workflows
+from hitl_studio.services import executions, triggers, workflows
 from hitl_studio.services.workflows import WorkflowFilter, WorkflowInput
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -99,6 +99,24 @@ def activate(workflow_id: str, user: Builder) -> dict[str, Any]:
 @router.post("/{workflow_id}/deactivate", summary="Stop the workflow's webhooks and schedules")
 def deactivate(workflow_id: str, user: Builder) -> dict[str, Any]:
     return workflows.public_fields(workflows.set_active(workflow_id, False, actor=user))
+
+
+@router.post("/{workflow_id}/test-webhook", summary="Listen for one test event on /webhook-test/<path> (120 s)")
+def listen_for_test_event(workflow_id: str, _user: Builder) -> dict[str, Any]:
+    listener = triggers.listen_for_test(workflow_id)
+    webhooks = listener.urls()
+    return {
+        "url": webhooks[0]["url"],
+        "method": webhooks[0]["method"],
+        "expires_at": listener.expires_at.isoformat(),
+        "version": listener.version,
+        "webhooks": webhooks,
+    }
+
+
+@router.delete("/{workflow_id}/test-webhook", status_code=204, summary="Stop listening for a test event")
+def stop_listening_for_test_event(workflow_id: str, _user: Builder) -> None:
+    triggers.stop_test_listener(workflow_id)
 
 
 @router.post("/{workflow_id}/run", status_code=202, summary="Run the workflow now with these items")
