@@ -9,7 +9,8 @@
    execution.finished_at - approval.responded_at, both server-side timestamps read from the database.
 2. inbox: --pending requests with timeout_seconds=3600 spread over 20 approvers; create throughput
    (the first 1,000 one by one, the rest on --create-threads threads), then the median of 20 calls of
-   list_approvals(approver, mine_to_decide=True, limit=50) and of GET /api/v1/approvals?mine=true&limit=50.
+   list_approvals(approver, mine_to_decide=True, limit=50), of the same with search="request 1" (the inbox
+   search box), and of GET /api/v1/approvals?mine=true&limit=50.
 3. timeouts: --timeouts requests with timeout_seconds=3 (queue mode: fired by the scheduler process and the
    workers; embedded: by the in-process queue's timer); lateness = approval_event(approval.timed_out).created_at
    - approval.expires_at.
@@ -323,6 +324,11 @@ def bench_inbox(
         began = time.perf_counter()
         rows, total = approvals.list_approvals(viewer, mine_to_decide=True, limit=50)
         calls.append((time.perf_counter() - began) * 1e3)
+    searches, found = [], 0
+    for _ in range(20):
+        began = time.perf_counter()
+        _, found = approvals.list_approvals(viewer, mine_to_decide=True, search="request 1", limit=50)
+        searches.append((time.perf_counter() - began) * 1e3)
     record: dict[str, Any] = {
         "bench": "inbox",
         "mode": mode,
@@ -333,6 +339,8 @@ def bench_inbox(
         "service_median_ms": round(statistics.median(calls), 2),
         "service_min_ms": round(min(calls), 2),
         "service_max_ms": round(max(calls), 2),
+        "search_found": found,
+        "search_median_ms": round(statistics.median(searches), 2),
     }
     if api is not None:
         headers = {"Authorization": f"Bearer {key}"}
@@ -451,6 +459,7 @@ def run(args: argparse.Namespace) -> None:
                     "resume: execution.finished_at - approval.responded_at (DB timestamps), one decision at a time",
                     "create: approvals.create_approval throughput (first 1000 one by one, the rest on threads)",
                     "inbox: median of 20 list_approvals(mine_to_decide=True, limit=50)",
+                    "inbox search: median of 20 of the same with search='request 1'",
                     "inbox http: median of 20 GET /api/v1/approvals?mine=true&limit=50",
                     "timeouts: approval.timed_out event created_at - expires_at",
                 ],

@@ -47,6 +47,7 @@ import inspect
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast
@@ -75,6 +76,9 @@ WAIT_RETRY_WINDOW = 120.0
 """How long :meth:`ApprovalRequest.wait` keeps retrying through network errors and 502/503/504 in a row."""
 DEADLINE_GRACE_SECONDS = 5.0
 """Extra local waiting, in the decorator, for the server's own deadline to be applied."""
+CREATE_ATTEMPTS = 3
+"""Tries of one :meth:`HITLClient.request_approval` through network errors and 502/503/504, all with one key."""
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PENDING = "pending"
 APPROVED_STATUSES = frozenset({"approved", "executing", "completed", "failed"})
 _RETRYABLE_STATUSES = frozenset({502, 503, 504})
@@ -309,9 +313,15 @@ class HITLClient:
         json: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         timeout: httpx.Timeout | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         response = self._http.request(
-            method, path, json=json, params=params, timeout=timeout if timeout is not None else self.timeout
+            method,
+            path,
+            json=json,
+            params=params,
+            headers=headers,
+            timeout=timeout if timeout is not None else self.timeout,
         )
         if response.is_error:
             raise HITLError.from_response(response)
@@ -338,6 +348,8 @@ class HITLClient:
         callback_url: str | None = None,
         allow_self_approval: bool = True,
         agent_id: str | None = None,
+        reminders: Sequence[int] | None = None,
+        idempotency_key: str | None = None,
     ) -> ApprovalRequest:
         """Ask ``approvers`` (user emails or ``group:<name>``) to approve; returns the pending request.
 
@@ -345,10 +357,18 @@ class HITLClient:
         ``timeout_seconds`` or ``expires_at`` (naive means UTC) set the deadline,
         when ``timeout_action`` (``reject``, ``approve`` or ``escalate`` through
         ``escalation``: ``[{"approvers": [...], "timeout_seconds": n}, ...]``)
-        applies; ``channels`` adds ``slack``, ``email`` or ``sms`` to the studio's inbox.
+        applies; ``channels`` adds ``slack``, ``email`` or ``sms`` to the studio's inbox;
+        ``reminders`` are seconds before the deadline to remind whoever has not decided
+        (``[]``: none; default: the studio's setting).
+
+        The call sends an ``Idempotency-Key`` (``idempotency_key``, or a new UUID made
+        once per call) and retries network errors and 502/503/504 with it up to
+        :data:`CREATE_ATTEMPTS` times, so a retry never files the request twice. Pass
+        your own key to make retries across calls (or processes) safe too.
 
         Raises:
-            HITLError: 422 naming the bad field (``fields``), 401 for a bad key, 403 for a role that may not.
+            HITLError: 422 naming the bad field (``fields``), 401 for a bad key, 403 for a role that may not,
+                409 when ``idempotency_key`` was already used for a different request.
         """
         body: dict[str, Any] = {
             "title": title,
@@ -368,9 +388,27 @@ class HITLClient:
             "channels": None if channels is None else list(channels),
             "callback_url": callback_url,
             "agent_id": agent_id,
+            "reminders": None if reminders is None else list(reminders),
         }
         body.update({name: value for name, value in optional.items() if value is not None})
-        return self._request(self._call("POST", "/approvals", json=body))
+        return self._request(self._create(body, idempotency_key or str(uuid.uuid4())))
+
+    def _create(self, body: dict[str, Any], key: str) -> dict[str, Any]:
+        """POST the request, retrying what may not have reached the studio; the key makes the retries safe."""
+        headers = {IDEMPOTENCY_HEADER: key}
+        attempt = 1
+        while True:
+            try:
+                return cast(dict[str, Any], self._call("POST", "/approvals", json=body, headers=headers))
+            except (httpx.TransportError, HITLError) as err:
+                if isinstance(err, HITLError) and err.status_code not in _RETRYABLE_STATUSES:
+                    raise
+                if attempt >= CREATE_ATTEMPTS:
+                    raise
+                pause = 0.5 * 2 ** (attempt - 1)
+                logger.warning("requesting an approval: %s; retrying in %.1f s with the same key", err, pause)
+                time.sleep(pause)
+                attempt += 1
 
     def get(self, approval_id: str) -> ApprovalRequest:
         """The request's current state (404 unless you asked for it, it is addressed to you, or you are an admin)."""
@@ -381,12 +419,21 @@ class HITLClient:
         return self._request({"id": approval_id, "status": PENDING}).wait(timeout)
 
     def list_approvals(
-        self, *, status: str | None = None, mine: bool = False, limit: int = 50, offset: int = 0
+        self,
+        *,
+        status: str | None = None,
+        mine: bool = False,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[ApprovalRequest]:
-        """Requests you may see (``mine=True``: those waiting for your decision), pending and soonest due first."""
+        """Requests you may see (``mine=True``: those waiting for your decision): pending, then soonest due,
+        then newest; ``search`` keeps those whose title or description contains it (any case)."""
         params: dict[str, Any] = {"mine": mine, "limit": limit, "offset": offset}
         if status is not None:
             params["status"] = status
+        if search is not None:
+            params["search"] = search
         return [self._request(item) for item in self._call("GET", "/approvals", params=params)["items"]]
 
     def decide(
@@ -417,6 +464,10 @@ class HITLClient:
     def events(self, approval_id: str) -> list[dict[str, Any]]:
         """Every change and attempt, oldest first, each with the state after it and its hash."""
         return cast(list[dict[str, Any]], self._call("GET", f"/approvals/{approval_id}/events"))
+
+    def deliveries(self, approval_id: str) -> list[dict[str, Any]]:
+        """Where the request went: per channel and person its status, attempts, last error, next retry, times."""
+        return cast(list[dict[str, Any]], self._call("GET", f"/approvals/{approval_id}/deliveries"))
 
     def verify(self, approval_id: str) -> dict[str, Any]:
         """Check the event log's hash chain: ``{"valid", "events", "first_invalid_event_id"}``."""

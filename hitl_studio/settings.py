@@ -106,6 +106,8 @@ class Settings:
     webhook_max_bytes: int = 16 * 1024 * 1024
     delivery_max_attempts: int = 3
     """Attempts per approval delivery (channel and person): at once, then +2 min, +4 min..."""
+    approval_reminder_seconds: tuple[int, ...] = ()
+    """Default reminders of an approval request, in seconds before its deadline (HITL_APPROVAL_REMINDER_SECONDS)."""
     step_inline_bytes: int = 256 * 1024
     """A step's items larger than this (as JSON) are kept in the file store, not in its row."""
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
@@ -237,6 +239,19 @@ def _http_url(reader: _Reader, name: str, default: str) -> str:
     return (reader.url(name, default, ("http", "https")) or default).rstrip("/")
 
 
+def _seconds_list(reader: _Reader, name: str) -> tuple[int, ...]:
+    """Comma-separated positive whole seconds (``3600,600``), largest first, each once."""
+    raw = reader.text(name) or ""
+    values: set[int] = set()
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= 365 * 24 * 3600:
+            raise SettingsError(name, f"expected comma-separated whole seconds such as 3600,600, got {raw!r}")
+        values.add(int(part))
+    return tuple(sorted(values, reverse=True))
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from an environment mapping.
 
@@ -280,6 +295,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_max_bytes=reader.integer("HITL_WEBHOOK_MAX_BYTES", 16 * 1024 * 1024, minimum=1024),
         step_inline_bytes=reader.integer("HITL_STEP_INLINE_BYTES", 256 * 1024, minimum=1024),
         delivery_max_attempts=reader.integer("HITL_DELIVERY_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
+        approval_reminder_seconds=_seconds_list(reader, "HITL_APPROVAL_REMINDER_SECONDS"),
         smtp=SmtpSettings(
             host=reader.text("SMTP_HOST"),
             port=reader.integer("SMTP_PORT", 587, minimum=1, maximum=65535),

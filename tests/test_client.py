@@ -196,7 +196,8 @@ def test_an_approver_decides_and_the_agent_cancels_through_the_client(
     second = hitl.request_approval("Refund again?", [ana.email])
 
     with HITLClient(server_url + "/api/v1/", make_api_key(ana)) as approver:
-        assert [item.id for item in approver.list_approvals(mine=True)] == [first.id, second.id]  # oldest first
+        # Neither has a deadline: newest first.
+        assert [item.id for item in approver.list_approvals(mine=True)] == [second.id, first.id]
         with pytest.raises(HITLError) as refused:
             approver.decide(first.id, "approve", response_data={"amount": 500})
         decided = approver.decide(first.id, "approve", response_data={"amount": 50}, feedback="half")
@@ -431,3 +432,78 @@ def test_an_error_page_that_is_not_the_studios_still_raises_hitl_error() -> None
 
     assert (failed.value.status_code, failed.value.code, failed.value.message) == (502, "http_error", "Bad gateway")
     assert failed.value.fields == {}
+
+
+class LosesFirstAnswer(httpx.HTTPTransport):
+    """Sends every request to the server, but the first create's answer is "lost" (a read timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.creates: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and request.url.path.endswith("/approvals"):
+            self.creates.append(request)
+            if len(self.creates) == 1:
+                response.read()
+                raise httpx.ReadTimeout("the answer never came back", request=request)
+        return response
+
+
+def test_a_create_whose_answer_is_lost_is_retried_with_its_key_and_filed_once(
+    server_url: str, agent: User, ana: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module.time, "sleep", lambda _seconds: None)
+    transport = LosesFirstAnswer()
+
+    with HITLClient(server_url, make_api_key(agent), transport=transport) as client:
+        request = client.request_approval("Refund?", [ana.email], reminders=[])
+
+    assert len(transport.creates) == 2
+    keys = {sent.headers["Idempotency-Key"] for sent in transport.creates}
+    assert len(keys) == 1 and request.data["idempotency_key"] in keys
+    assert approvals.list_approvals(agent)[1] == 1 and request.data["reminders"] == []
+
+
+def test_each_call_has_its_own_key_unless_one_is_given(hitl: HITLClient, agent: User, ana: User) -> None:
+    first = hitl.request_approval("Refund?", [ana.email])
+    second = hitl.request_approval("Refund?", [ana.email])
+    mine = hitl.request_approval("Refund?", [ana.email], idempotency_key="order-1234")
+    again = hitl.request_approval("Refund?", [ana.email], idempotency_key="order-1234")
+
+    assert first.id != second.id and first.data["idempotency_key"] != second.data["idempotency_key"]
+    assert again.id == mine.id and approvals.list_approvals(agent)[1] == 3
+    with pytest.raises(HITLError) as reused:
+        hitl.request_approval("Refund 50?", [ana.email], idempotency_key="order-1234")
+    assert reused.value.status_code == 409 and "Idempotency-Key" in reused.value.fields
+
+
+def test_creates_retry_server_trouble_a_few_times_but_never_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client_module.time, "sleep", lambda _seconds: None)
+    unavailable = httpx.Response(503, text="<html>upstream restarting</html>")
+    created = httpx.Response(201, json={"id": "a1", "status": "pending"})
+    client, seen = scripted_client([unavailable, unavailable, created])
+
+    assert client.request_approval("Refund?", ["ana@example.com"]).id == "a1"
+    assert len(seen) == 3 and len({request.headers["Idempotency-Key"] for request in seen}) == 1
+
+    client, seen = scripted_client([unavailable])
+    with pytest.raises(HITLError) as down:
+        client.request_approval("Refund?", ["ana@example.com"])
+    assert down.value.status_code == 503 and len(seen) == client_module.CREATE_ATTEMPTS
+
+    bad = {"error": {"code": "invalid_input", "message": "bad", "fields": {"title": "too long"}}}
+    client, seen = scripted_client([httpx.Response(422, json=bad)])
+    with pytest.raises(HITLError):
+        client.request_approval("Refund?", ["ana@example.com"])
+    assert len(seen) == 1
+
+
+def test_the_client_searches_and_reads_deliveries(hitl: HITLClient, agent: User, ana: User) -> None:
+    refund = hitl.request_approval("Refund order 42?", [ana.email])
+    hitl.request_approval("Deploy?", [ana.email])
+
+    assert [found.id for found in hitl.list_approvals(search="REFUND")] == [refund.id]
+    (inbox,) = hitl.deliveries(refund.id)
+    assert inbox["channel"] == "studio" and inbox["user"] == ana.email and inbox["status"] == "delivered"

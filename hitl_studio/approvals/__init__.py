@@ -1,1 +1,1 @@
-"""Approval rules that need no database: the state machine, form schemas, the event hash chain."""
+"""Approval rules that need no database: states, form schemas, the event hash chain, reminders, idempotency keys."""

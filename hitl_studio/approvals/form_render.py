@@ -71,8 +71,15 @@ def has_fields(schema: Mapping[str, Any] | None) -> bool:
 
 
 def initial_values(schema: Mapping[str, Any] | None, action_data: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The prefill: the request's ``action_data`` where keys match a property, else the property's default."""
+    """The prefill: the request's ``action_data`` where keys match a property, else the property's default.
+
+    A workflow's Approval node sends ``{"items": [...]}``: its form shows the
+    first item's fields (the approver's edits are merged into every item).
+    """
     data = action_data or {}
+    items = data.get("items")
+    if isinstance(items, list) and items and isinstance(items[0], Mapping) and not set(data) - {"items"}:
+        data = items[0]
     values: dict[str, Any] = {}
     for key, prop in properties(schema).items():
         if key in data:
@@ -105,12 +112,12 @@ def _types(prop: Mapping[str, Any]) -> tuple[str | None, bool]:
     return main, "null" in types
 
 
-def _choices(prop: Mapping[str, Any]) -> list[Any] | None:
+def enum_choices(prop: Mapping[str, Any]) -> list[Any] | None:
     enum = prop.get("enum")
     return list(enum) if isinstance(enum, list) and enum else None
 
 
-def _array_choices(prop: Mapping[str, Any]) -> list[str] | None:
+def array_choices(prop: Mapping[str, Any]) -> list[str] | None:
     """The options of an array of enum strings (shown as checkboxes), else ``None``."""
     items = prop.get("items")
     if not isinstance(items, Mapping):
@@ -121,9 +128,9 @@ def _array_choices(prop: Mapping[str, Any]) -> list[str] | None:
     return None
 
 
-def _kind(prop: Mapping[str, Any]) -> str:
+def field_kind(prop: Mapping[str, Any]) -> str:
     main, _nullable = _types(prop)
-    if _choices(prop) is not None and main in ("string", "number", "integer", None):
+    if enum_choices(prop) is not None and main in ("string", "number", "integer", None):
         return "select"
     if main == "string":
         long = isinstance(prop.get("maxLength"), int) and prop["maxLength"] > TEXTAREA_OVER
@@ -132,17 +139,17 @@ def _kind(prop: Mapping[str, Any]) -> str:
         return main
     if main == "boolean":
         return "boolean"
-    if main == "array" and _array_choices(prop) is not None:
+    if main == "array" and array_choices(prop) is not None:
         return "checkboxes"
     return "json"
 
 
-def _option_text(value: Any) -> str:
+def option_text(value: Any) -> str:
     """How an enum value is shown and submitted (strings as themselves, anything else as JSON)."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -231,7 +238,7 @@ def error_summary(schema: Mapping[str, Any] | None, errors: Mapping[str, str] | 
         return ""
     by_field, general = field_errors(schema, errors)
     ids = field_ids(schema)
-    titles = {key: _label(key, prop) for key, prop in properties(schema).items()}
+    titles = {key: field_label(key, prop) for key, prop in properties(schema).items()}
     items = [
         f"<li><a href='#{ids[key]}'>{_e(titles[key])}</a>: {_e(message)}</li>" for key, message in by_field.items()
     ]
@@ -243,7 +250,7 @@ def error_summary(schema: Mapping[str, Any] | None, errors: Mapping[str, str] | 
     )
 
 
-def _label(key: str, prop: Mapping[str, Any]) -> str:
+def field_label(key: str, prop: Mapping[str, Any]) -> str:
     title = prop.get("title")
     return title if isinstance(title, str) and title.strip() else key
 
@@ -259,9 +266,9 @@ def _field(
     sent: list[str] | None,
     error: str | None,
 ) -> str:
-    kind = _kind(prop)
+    kind = field_kind(prop)
     name = _e(field_name(key))
-    label = _e(_label(key, prop))
+    label = _e(field_label(key, prop))
     marker = " <abbr title='required' style='color:#b91c1c;text-decoration:none'>*</abbr>" if is_required else ""
     description = prop.get("description")
     help_text = description if isinstance(description, str) and description else None
@@ -290,7 +297,7 @@ def _field(
         boxes = "".join(
             f"<label class='option' for='{fid}-{n}'><input type='checkbox' id='{fid}-{n}' name='{name}' "
             f"value='{_e(option)}'{' checked' if option in chosen else ''}{invalid}> {_e(option)}</label>"
-            for n, option in enumerate(_array_choices(prop) or [])
+            for n, option in enumerate(array_choices(prop) or [])
         )
         return (
             f"<div class='field'><fieldset id='{fid}'{described_attr}><legend>{label}{marker}</legend>"
@@ -304,14 +311,14 @@ def _field(
     elif kind == "json":
         text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     else:
-        text = _text(value)
+        text = value_text(value)
     aria = f"{req}{described_attr}{invalid}"
     if kind == "select":
         blank = "<option value=''>Choose…</option>" if not is_required or text == "" else ""
         opts = "".join(
-            f"<option value='{_e(_option_text(option))}'"
-            f"{' selected' if _option_text(option) == text else ''}>{_e(_option_text(option))}</option>"
-            for option in _choices(prop) or []
+            f"<option value='{_e(option_text(option))}'"
+            f"{' selected' if option_text(option) == text else ''}>{_e(option_text(option))}</option>"
+            for option in enum_choices(prop) or []
         )
         control = f"<select id='{fid}' name='{name}'{aria}>{blank}{opts}</select>"
     elif kind == "textarea":
@@ -332,10 +339,10 @@ def _input_attrs(kind: str, prop: Mapping[str, Any]) -> str:
         for html_name, schema_name in (("min", "minimum"), ("max", "maximum")):
             bound = prop.get(schema_name)
             if isinstance(bound, int | float) and not isinstance(bound, bool):
-                attrs += f" {html_name}='{_e(_text(bound))}'"
+                attrs += f" {html_name}='{_e(value_text(bound))}'"
         step = prop.get("multipleOf")
         if isinstance(step, int | float) and not isinstance(step, bool) and step > 0:
-            attrs += f" step='{_e(_text(step))}'"
+            attrs += f" step='{_e(value_text(step))}'"
         else:
             attrs += " step='1'" if kind == "integer" else " step='any'"
         return attrs
@@ -365,7 +372,7 @@ def parse_form(
     errors: dict[str, str] = {}
     for key, prop in properties(schema).items():
         sent = submitted.get(field_name(key), [])
-        kind = _kind(prop)
+        kind = field_kind(prop)
         if kind == "boolean":
             data[key] = any(v.strip().lower() in ("true", "on", "1", "yes") for v in sent)
             continue
@@ -390,7 +397,7 @@ def parse_form(
 
 def _convert(kind: str, prop: Mapping[str, Any], raw: str) -> Any:
     if kind == "select":
-        by_text = {_option_text(option): option for option in _choices(prop) or []}
+        by_text = {option_text(option): option for option in enum_choices(prop) or []}
         if raw not in by_text:
             raise ValueError("Choose one of the listed options.")
         return by_text[raw]

@@ -18,6 +18,9 @@ from hitl_studio.models.approvals import Approval, EventSource
 from hitl_studio.models.users import User, UserGroup, UserGroupMember
 from hitl_studio.settings import Settings
 
+REMINDER_PREFIX = "Reminder: "
+"""What a reminder's subject or first line starts with, on every channel."""
+
 
 class ChannelError(Exception):
     """A message could not be sent; the text says why (it ends up in ``delivery.last_error``)."""
@@ -69,8 +72,11 @@ class Channel(abc.ABC):
         return recipient
 
     @abc.abstractmethod
-    def send(self, approval: Approval, recipient: str, link: str) -> dict[str, Any]:
+    def send(self, approval: Approval, recipient: str, link: str, *, reminder: bool = False) -> dict[str, Any]:
         """Send the request with its personal ``link`` to ``recipient``.
+
+        With ``reminder`` the message says so ("Reminder: ..."): the request is still
+        waiting for this person and its deadline is near.
 
         Returns:
             What the provider said about the message (e.g. its id), kept in ``delivery.meta``.

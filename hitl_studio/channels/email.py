@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 from typing import Any, ClassVar
 
-from hitl_studio.channels.base import Channel, ChannelError
+from hitl_studio.channels.base import REMINDER_PREFIX, Channel, ChannelError
 from hitl_studio.models.approvals import Approval, EventSource
 from hitl_studio.models.users import User
 from hitl_studio.settings import Settings, SmtpSettings, get_settings
@@ -37,18 +37,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def build_message(approval: Approval, recipient: str, link: str, sender: str) -> EmailMessage:
-    """The mail for one approver (exposed for tests and previews)."""
+def build_message(
+    approval: Approval, recipient: str, link: str, sender: str, *, reminder: bool = False
+) -> EmailMessage:
+    """The mail for one approver (exposed for tests and previews); ``reminder`` marks a reminder."""
     title = _one_line(approval.title)
     summary = action_summary(approval)
     expires = approval.expires_at.strftime("%Y-%m-%d %H:%M UTC") if approval.expires_at else None
+    prefix = REMINDER_PREFIX if reminder else ""
     message = EmailMessage()
-    message["Subject"] = f"Approval needed: {title}"
+    message["Subject"] = f"{prefix}Approval needed: {title}"
     message["From"] = sender
     message["To"] = recipient
     message["Message-ID"] = make_msgid(domain=(parseaddr(sender)[1].rpartition("@")[2] or "hitl.local"))
     message["Auto-Submitted"] = "auto-generated"
-    lines = [f"Your approval is needed: {title}", ""]
+    opening = f"{prefix}your approval is still needed: {title}" if reminder else f"Your approval is needed: {title}"
+    lines = [opening, ""]
     if approval.description:
         lines += [approval.description, ""]
     if summary:
@@ -65,7 +69,7 @@ def build_message(approval: Approval, recipient: str, link: str, sender: str) ->
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><body style='font-family:sans-serif;line-height:1.5;max-width:640px'>",
-        f"<h1 style='font-size:1.3em'>Approval needed: {e(title)}</h1>",
+        f"<h1 style='font-size:1.3em'>{e(prefix)}Approval needed: {e(title)}</h1>",
     ]
     if approval.description:
         parts.append(f"<p style='white-space:pre-wrap'>{e(approval.description)}</p>")
@@ -120,11 +124,11 @@ class EmailChannel(Channel):
     def address(self, user: User) -> str | None:
         return user.email or None
 
-    def send(self, approval: Approval, recipient: str, link: str) -> dict[str, Any]:
+    def send(self, approval: Approval, recipient: str, link: str, *, reminder: bool = False) -> dict[str, Any]:
         smtp = get_settings().smtp
         if not smtp.configured:
             raise ChannelError("email is not configured: set SMTP_HOST")
-        message = build_message(approval, recipient, link, smtp.sender)
+        message = build_message(approval, recipient, link, smtp.sender, reminder=reminder)
         client = _connect(smtp)
         try:
             refused = client.send_message(message, from_addr=parseaddr(smtp.sender)[1] or None, to_addrs=[recipient])

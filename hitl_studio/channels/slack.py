@@ -6,7 +6,9 @@ delivery's signed link token (:mod:`hitl_studio.channels.links`), so a click is
 tied to one request and one delivery; Slack's own request signature (checked by
 :mod:`hitl_studio.api.routes.slack`) says who clicked. The message's channel and
 ``ts`` are kept in ``delivery.meta`` so :func:`show_decided` can later replace
-the buttons with the outcome ("✅ Approved by …").
+the buttons with the outcome ("✅ Approved by …"). A reminder is a new DM whose
+channel and ``ts`` the reminder job adds to ``delivery.meta["reminder_messages"]``;
+those are updated with the outcome too.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlmodel import col, select
 
-from hitl_studio.channels.base import Channel, ChannelError
+from hitl_studio.channels.base import REMINDER_PREFIX, Channel, ChannelError
 from hitl_studio.db import session_scope
 from hitl_studio.models.approvals import Approval, ApprovalStatus, Delivery, DeliveryStatus, EventSource
 from hitl_studio.models.users import User
@@ -108,9 +110,12 @@ def request_blocks(approval: Approval) -> list[dict[str, Any]]:
     return blocks
 
 
-def message_blocks(approval: Approval, token: str) -> list[dict[str, Any]]:
-    """The whole request message: :func:`request_blocks`, the deadline and the buttons."""
+def message_blocks(approval: Approval, token: str, *, reminder: bool = False) -> list[dict[str, Any]]:
+    """The whole request message: :func:`request_blocks`, the deadline and the buttons (a reminder says so first)."""
     blocks = request_blocks(approval)
+    if reminder:
+        note = f"⏰ *{REMINDER_PREFIX.strip()}* this request is still waiting for your decision."
+        blocks.insert(0, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     if approval.expires_at:
         deadline = approval.expires_at.strftime("%Y-%m-%d %H:%M UTC")
         blocks.append(
@@ -216,14 +221,15 @@ class SlackChannel(Channel):
     def address(self, user: User) -> str | None:
         return (user.slack_user_id or "").strip() or None
 
-    def send(self, approval: Approval, recipient: str, link: str) -> dict[str, Any]:
+    def send(self, approval: Approval, recipient: str, link: str, *, reminder: bool = False) -> dict[str, Any]:
         """DM ``recipient`` (a Slack user id); the buttons carry the token of ``link``."""
         title = _one_line(approval.title)
+        prefix = REMINDER_PREFIX if reminder else ""
         try:
             answer = client().chat_postMessage(
                 channel=recipient,
-                text=f"Approval needed: {title}",
-                blocks=message_blocks(approval, token_of(link)),
+                text=f"{prefix}Approval needed: {title}",
+                blocks=message_blocks(approval, token_of(link), reminder=reminder),
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -233,7 +239,7 @@ class SlackChannel(Channel):
 
 
 def slack_deliveries(approval_id: str) -> list[Delivery]:
-    """The request's Slack messages that went out (and so can be updated)."""
+    """The request's Slack deliveries that went out (and so can be updated)."""
     with session_scope() as session:
         rows = session.exec(
             select(Delivery)
@@ -242,6 +248,13 @@ def slack_deliveries(approval_id: str) -> list[Delivery]:
             .order_by(col(Delivery.created_at), col(Delivery.id))
         )
         return [row for row in rows if (row.meta or {}).get("channel") and (row.meta or {}).get("ts")]
+
+
+def _messages(row: Delivery) -> list[dict[str, Any]]:
+    """The first message of a delivery and its reminders: every one whose buttons must go."""
+    meta = row.meta or {}
+    sent = [meta, *(meta.get("reminder_messages") or [])]
+    return [{"channel": one["channel"], "ts": one["ts"]} for one in sent if one.get("channel") and one.get("ts")]
 
 
 def show_decided(approval: Approval) -> int:
@@ -262,11 +275,12 @@ def show_decided(approval: Approval) -> int:
     web = client()
     updated = 0
     for row in rows:
-        try:
-            web.chat_update(channel=row.meta["channel"], ts=row.meta["ts"], text=text, blocks=blocks)
-            updated += 1
-        except SlackClientError as err:
-            logger.warning("could not update the Slack message of delivery %s: %s", row.id, _error_code(err))
+        for message in _messages(row):
+            try:
+                web.chat_update(channel=message["channel"], ts=message["ts"], text=text, blocks=blocks)
+                updated += 1
+            except SlackClientError as err:
+                logger.warning("could not update the Slack message of delivery %s: %s", row.id, _error_code(err))
     return updated
 
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from hitl_studio.channels.base import Channel, ChannelError
+from hitl_studio.channels.base import REMINDER_PREFIX, Channel, ChannelError
 from hitl_studio.models.approvals import Approval, EventSource
 from hitl_studio.models.users import User
 from hitl_studio.settings import Settings, get_settings
@@ -20,11 +20,12 @@ MAX_TITLE_CHARS = 80
 ERROR_BODY_CHARS = 300
 
 
-def sms_body(approval: Approval, link: str) -> str:
+def sms_body(approval: Approval, link: str, *, reminder: bool = False) -> str:
     title = " ".join(approval.title.split())
     if len(title) > MAX_TITLE_CHARS:
         title = title[: MAX_TITLE_CHARS - 1] + "…"
-    return f"Approval needed: {title}\nReview and decide: {link}"
+    prefix = REMINDER_PREFIX if reminder else ""
+    return f"{prefix}Approval needed: {title}\nReview and decide: {link}"
 
 
 def mask_phone(phone: str) -> str:
@@ -48,13 +49,13 @@ class SmsChannel(Channel):
     def describe_recipient(self, recipient: str) -> str:
         return mask_phone(recipient)
 
-    def send(self, approval: Approval, recipient: str, link: str) -> dict[str, Any]:
+    def send(self, approval: Approval, recipient: str, link: str, *, reminder: bool = False) -> dict[str, Any]:
         sms = get_settings().sms
         if not sms.configured:
             raise ChannelError("SMS is not configured: set SMS_API_URL, SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM")
         sid = sms.account_sid or ""
         url = f"{(sms.api_url or '').rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
-        form = {"To": recipient, "From": sms.sender or "", "Body": sms_body(approval, link)}
+        form = {"To": recipient, "From": sms.sender or "", "Body": sms_body(approval, link, reminder=reminder)}
         try:
             response = httpx.post(url, data=form, auth=(sid, sms.auth_token or ""), timeout=TIMEOUT_SECONDS)
         except httpx.HTTPError as err:

@@ -46,6 +46,7 @@ class EventSource(StrEnum):
     WORKFLOW = "workflow"
     TIMEOUT_JOB = "timeout_job"
     ESCALATION_JOB = "escalation_job"
+    REMINDER_JOB = "reminder_job"
 
 
 class DeliveryStatus(StrEnum):
@@ -58,7 +59,12 @@ class DeliveryStatus(StrEnum):
 
 class Approval(SQLModel, table=True):
     __tablename__ = "approval"
-    __table_args__ = (Index("ix_approval_status_expires", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_approval_status_expires", "status", "expires_at"),
+        # One request per caller and key: the database, not a read-then-write, makes a retried
+        # create idempotent under concurrency. NULL keys never collide.
+        Index("ix_approval_idempotency", "requested_by", "idempotency_key", unique=True),
+    )
 
     id: str = id_field()
     title: str = Field(max_length=300)
@@ -86,6 +92,14 @@ class Approval(SQLModel, table=True):
     responded_at: datetime | None = time_field()
     execution_id: str | None = foreign_key("execution.id", nullable=True, ondelete="SET NULL")
     node_id: str | None = Field(default=None, max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    # SHA-256 of the create body, so a reused key with a different body is refused rather than ignored.
+    idempotency_hash: str | None = Field(default=None, max_length=64)
+    # Seconds before each deadline at which undecided approvers are reminded, largest first.
+    reminders: list[int] = json_field(list)
+    # The next reminder's due time for the current deadline; the reminder job moves it on with a
+    # compare-and-set, so a duplicate job (reconciler, retry) never reminds twice.
+    next_reminder_at: datetime | None = time_field()
     created_at: datetime = created_at_field(index=True)
     updated_at: datetime = created_at_field()
 

@@ -4,20 +4,28 @@ Every change goes through :func:`_apply`, which refuses transitions the state
 machine forbids, takes the row with a compare-and-set (exactly one decision
 wins a race; the others get 409), and appends an ``approval_event`` with a
 full snapshot of the request, chained by hash to the event before it.
+
+Creates can be made idempotent (:func:`create_once`, the API's ``Idempotency-Key``);
+:func:`decide_many` is :func:`decide` for several requests at once; reminders
+before a deadline are booked here and sent by ``services.approval_reminders``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import update
+from sqlalchemy import case, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hitl_studio import events
+from hitl_studio.approvals import idempotency
+from hitl_studio.approvals import reminders as reminder_times
 from hitl_studio.approvals.chain import event_hash
 from hitl_studio.approvals.forms import response_problems, schema_problem
 from hitl_studio.approvals.states import InvalidApprovalTransition, check_transition
@@ -34,8 +42,9 @@ from hitl_studio.models.approvals import (
 )
 from hitl_studio.models.users import User, UserGroup, UserGroupMember
 from hitl_studio.queue import get_queue
-from hitl_studio.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hitl_studio.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from hitl_studio.services.users import normalize_email
+from hitl_studio.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,8 @@ INBOX_CHANNEL = "studio"
 TIMEOUT_JOB = "hitl_studio.queue.jobs.approval_timeout"
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 WAIT_POLL_SECONDS = 0.2
+MAX_SEARCH_LENGTH = 200
+MAX_BULK_IDS = 100
 
 
 class EscalationTier(BaseModel):
@@ -73,6 +84,11 @@ class ApprovalInput(BaseModel):
     action_data: dict[str, Any] = Field(default_factory=dict)
     callback_url: str | None = Field(default=None, max_length=2000)
     agent_id: str | None = Field(default=None, max_length=200)
+    reminders: list[Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)]] | None = Field(
+        default=None,
+        max_length=reminder_times.MAX_REMINDERS,
+        description="Seconds before each deadline to remind undecided approvers (default: the studio setting).",
+    )
 
     @field_validator("channels")
     @classmethod
@@ -81,6 +97,11 @@ class ApprovalInput(BaseModel):
         if unknown:
             raise ValueError(f"unknown channel(s) {', '.join(unknown)}; use {', '.join(CHANNELS)}")
         return sorted(set(value) | {"studio"}, key=CHANNELS.index)
+
+    @field_validator("reminders")
+    @classmethod
+    def _distinct_reminders(cls, value: list[int] | None) -> list[int] | None:
+        return None if value is None else reminder_times.normalize(value)
 
     @field_validator("callback_url")
     @classmethod
@@ -96,6 +117,25 @@ class Decider:
 
     user: User
     source: EventSource = EventSource.API
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What :func:`create_once` did: ``created`` is False when it returned the caller's earlier request."""
+
+    approval: Approval
+    created: bool
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """One id of :func:`decide_many`: ``ok``, or the error a single decision would have given."""
+
+    approval_id: str
+    ok: bool
+    status: str | None = None
+    error: str | None = None
+    code: str | None = None
 
 
 def snapshot(approval: Approval) -> dict[str, Any]:
@@ -127,6 +167,14 @@ def snapshot(approval: Approval) -> dict[str, Any]:
         "responded_at": approval.responded_at.isoformat() if approval.responded_at else None,
         "execution_id": approval.execution_id,
         "node_id": approval.node_id,
+        "reminders": approval.reminders,
+        # The pointer outlives the decision in the row (a late job checks the status), but is no longer "next".
+        "next_reminder_at": (
+            approval.next_reminder_at.isoformat()
+            if approval.next_reminder_at and approval.status == ApprovalStatus.PENDING
+            else None
+        ),
+        "idempotency_key": approval.idempotency_key,
         "created_at": approval.created_at.isoformat(),
         "updated_at": approval.updated_at.isoformat(),
     }
@@ -141,6 +189,14 @@ def _append_event(
     actor: str | None = None,
     source: EventSource | str = EventSource.API,
 ) -> ApprovalEvent:
+    # Take the request's row lock (a no-op UPDATE; on SQLite it takes the write lock) until commit before
+    # reading the last hash, so two writers (parallel deliveries, a vote) never chain onto the same event.
+    session.execute(
+        update(Approval)
+        .where(col(Approval.id) == approval.id)
+        .values(updated_at=col(Approval.updated_at))
+        .execution_options(synchronize_session=False)
+    )
     previous = session.exec(
         select(ApprovalEvent.hash)
         .where(ApprovalEvent.approval_id == approval.id)
@@ -227,6 +283,30 @@ def _check_input(data: ApprovalInput) -> None:
         raise InvalidInput(message, field_errors={"escalation": message})
 
 
+def _reminder_offsets(data: ApprovalInput, expires_at: datetime | None) -> list[int]:
+    """The request's reminders: its own (checked against its deadlines) or the studio's default.
+
+    Raises:
+        InvalidInput: Reminders without a deadline, or one that comes before no deadline at all.
+    """
+    if data.reminders is None:
+        return list(get_settings().approval_reminder_seconds)
+    if data.reminders and expires_at is None:
+        message = "reminders need a deadline: give timeout_seconds or expires_at too."
+        raise InvalidInput(message, field_errors={"reminders": message})
+    if data.reminders and expires_at is not None:
+        first = data.timeout_seconds or math.ceil((expires_at - utcnow()).total_seconds())
+        longest = max([first] + [tier.timeout_seconds for tier in data.escalation])
+        never = [str(offset) for offset in data.reminders if offset >= longest]
+        if never:
+            message = (
+                f"reminder(s) {', '.join(never)} s before the deadline would never be sent: "
+                f"the longest deadline is {longest} s away."
+            )
+            raise InvalidInput(message, field_errors={"reminders": message})
+    return data.reminders
+
+
 def create_approval(
     data: ApprovalInput,
     *,
@@ -235,13 +315,69 @@ def create_approval(
     execution_id: str | None = None,
     node_id: str | None = None,
 ) -> Approval:
-    """Record a pending request, log it, and book its timeout.
+    """Record a pending request, log it, and book its timeout and reminders.
 
     Raises:
         InvalidInput: A field is wrong (unknown approvers, past expires_at, bad ui_schema...), naming it.
     """
+    return _create(data, requested_by=requested_by, source=source, execution_id=execution_id, node_id=node_id)
+
+
+def create_once(
+    data: ApprovalInput, *, requested_by: User, idempotency_key: str, source: EventSource = EventSource.API
+) -> Creation:
+    """Like :func:`create_approval`, but a key the caller already used returns that request instead.
+
+    Safe under concurrency: the unique index on (requested_by, idempotency_key)
+    lets one insert win; the loser reads the winner's row.
+
+    Raises:
+        InvalidInput: A malformed key (field ``Idempotency-Key``), or a wrong field as in :func:`create_approval`.
+        Conflict: The key was used before with a different body.
+    """
+    problem = idempotency.key_problem(idempotency_key)
+    if problem:
+        raise InvalidInput(f"{idempotency.HEADER} {problem}.", field_errors={idempotency.HEADER: problem})
+    digest = idempotency.fingerprint(data.model_dump(mode="json"))
+    earlier = _by_key(requested_by.id, idempotency_key)
+    if earlier is not None:
+        return Creation(_replayed(earlier, idempotency_key, digest), created=False)
+    try:
+        created = _create(data, requested_by=requested_by, source=source, key_and_hash=(idempotency_key, digest))
+    except IntegrityError:
+        earlier = _by_key(requested_by.id, idempotency_key)
+        if earlier is None:
+            raise
+        return Creation(_replayed(earlier, idempotency_key, digest), created=False)
+    return Creation(created, created=True)
+
+
+def _by_key(user_id: str, key: str) -> Approval | None:
+    with session_scope() as session:
+        return session.exec(
+            select(Approval).where(Approval.requested_by == user_id, Approval.idempotency_key == key)
+        ).first()
+
+
+def _replayed(earlier: Approval, key: str, digest: str) -> Approval:
+    if earlier.idempotency_hash != digest:
+        problem = f"already used for request {earlier.id} with a different body; use a new key for a new request"
+        raise Conflict(f"{idempotency.HEADER} {key!r} was {problem}.", field_errors={idempotency.HEADER: problem})
+    return earlier
+
+
+def _create(
+    data: ApprovalInput,
+    *,
+    requested_by: User | None,
+    source: EventSource,
+    execution_id: str | None = None,
+    node_id: str | None = None,
+    key_and_hash: tuple[str, str] | None = None,
+) -> Approval:
     _check_input(data)
     expires_at = _deadline(data)
+    offsets = _reminder_offsets(data, expires_at)
     with session_scope() as session:
         approvers = _resolve_approvers(session, data.approvers)
         escalation = [
@@ -272,6 +408,10 @@ def create_approval(
             requested_by=requested_by.id if requested_by else None,
             execution_id=execution_id,
             node_id=node_id,
+            reminders=offsets,
+            next_reminder_at=reminder_times.next_reminder(expires_at, offsets, utcnow()),
+            idempotency_key=key_and_hash[0] if key_and_hash else None,
+            idempotency_hash=key_and_hash[1] if key_and_hash else None,
         )
         session.add(approval)
         session.flush()
@@ -280,6 +420,7 @@ def create_approval(
             session, approval, "approval.created", actor=requested_by.email if requested_by else None, source=source
         )
     _schedule_timeout(approval)
+    _schedule_reminder(approval)
     _announce(approval, "approval.created")
     return approval
 
@@ -357,6 +498,18 @@ def _schedule_timeout(approval: Approval) -> None:
         approval.expires_at.isoformat(),
         job_id=_timeout_job_id(approval),
     )
+
+
+def _schedule_reminder(approval: Approval) -> None:
+    from hitl_studio.services import approval_reminders
+
+    approval_reminders.schedule(approval)
+
+
+def _cancel_reminder(approval: Approval, due: datetime | None) -> None:
+    from hitl_studio.services import approval_reminders
+
+    approval_reminders.cancel(approval.id, due)
 
 
 def _announce(approval: Approval, event_type: str) -> None:
@@ -446,6 +599,41 @@ def decide(
     return _record_vote(approval_id, decision, decider, response_data, feedback)
 
 
+def decide_many(
+    approval_ids: list[str],
+    decision: str,
+    feedback: str | None,
+    actor: User,
+    *,
+    source: EventSource = EventSource.STUDIO,
+) -> list[BulkResult]:
+    """Approve or reject several requests, each exactly as :func:`decide` would (checks, race, events).
+
+    One id failing (decided meanwhile, not addressed to ``actor``...) does not stop
+    the others: each gets its own result, in the order given, each id once.
+
+    Raises:
+        InvalidInput: No ids, too many (fields ``approval_ids``), or an unknown ``decision``.
+    """
+    if decision not in ("approve", "reject"):
+        message = f"decision must be approve or reject, not {decision!r}."
+        raise InvalidInput(message, field_errors={"decision": message})
+    ids = list(dict.fromkeys(approval_id.strip() for approval_id in approval_ids if approval_id.strip()))
+    if not ids or len(ids) > MAX_BULK_IDS:
+        message = f"Choose between 1 and {MAX_BULK_IDS} requests (got {len(ids)})."
+        raise InvalidInput(message, field_errors={"approval_ids": message})
+    decider = Decider(actor, source)
+    results: list[BulkResult] = []
+    for approval_id in ids:
+        try:
+            decided = decide(approval_id, decision, decider, feedback=feedback)  # type: ignore[arg-type]
+        except ServiceError as err:
+            results.append(BulkResult(approval_id, ok=False, error=err.message, code=err.code))
+        else:
+            results.append(BulkResult(approval_id, ok=True, status=decided.status))
+    return results
+
+
 def _record_vote(
     approval_id: str,
     decision: str,
@@ -513,6 +701,7 @@ def _record_vote(
 def _after_decision(approval: Approval, event_type: str) -> None:
     if approval.expires_at is not None:
         get_queue().cancel(_timeout_job_id(approval))
+    _cancel_reminder(approval, approval.next_reminder_at)
     _announce(approval, event_type)
     if approval.execution_id:
         _resume_run(approval)
@@ -556,6 +745,7 @@ def cancel_approval(approval_id: str, *, actor: User, source: EventSource = Even
             raise Forbidden("Only the requester or an admin can cancel this request.")
         _transition(session, approval, ApprovalStatus.CANCELLED, "approval.cancelled", actor=actor.email, source=source)
     get_queue().cancel(_timeout_job_id(approval))
+    _cancel_reminder(approval, approval.next_reminder_at)
     _announce(approval, "approval.cancelled")
     if approval.execution_id:
         from hitl_studio.services import executions
@@ -604,6 +794,7 @@ def _transition(
 
 def fire_timeout(approval_id: str, due: str) -> str | None:
     """The job at a request's deadline: apply its timeout action, or escalate to the next tier."""
+    previous_reminder: datetime | None = None
     with session_scope() as session:
         approval = session.get(Approval, approval_id)
         if approval is None or approval.status != ApprovalStatus.PENDING or approval.expires_at is None:
@@ -616,9 +807,12 @@ def fire_timeout(approval_id: str, due: str) -> str | None:
         if approval.timeout_action == TimeoutAction.ESCALATE and approval.escalation_tier < len(tiers):
             tier = tiers[approval.escalation_tier]
             expires_at = utcnow() + timedelta(seconds=int(tier["timeout_seconds"]))
+            previous_reminder = approval.next_reminder_at
             approval.approvers = list(tier["approvers"])
             approval.escalation_tier += 1
             approval.expires_at = expires_at
+            # The new tier's approvers get the same reminders before their own deadline.
+            approval.next_reminder_at = reminder_times.next_reminder(expires_at, approval.reminders, utcnow())
             approval.updated_at = utcnow()
             session.add(approval)
             _sync_inbox(session, approval)
@@ -660,6 +854,8 @@ def fire_timeout(approval_id: str, due: str) -> str | None:
             outcome = "timeout"
     if outcome == "escalated":
         _schedule_timeout(approval)
+        _cancel_reminder(approval, previous_reminder)
+        _schedule_reminder(approval)
         _announce(approval, "approval.escalated")
     else:
         _after_decision(approval, "decision.approved" if outcome == "approved" else "approval.timed_out")
@@ -684,34 +880,78 @@ def _visible(session: Session, approval: Approval, viewer: User) -> bool:
 
 
 def list_approvals(
-    viewer: User, *, status: str | None = None, mine_to_decide: bool = False, limit: int = 50, offset: int = 0
+    viewer: User,
+    *,
+    status: str | None = None,
+    mine_to_decide: bool = False,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[Approval], int]:
-    """Requests the viewer may see, pending first and soonest due first.
+    """Requests the viewer may see, in inbox order: pending first, then soonest due, then newest.
 
-    ``mine_to_decide``: only pending requests addressed to the viewer that they have not voted on yet.
+    Args:
+        viewer: Who is looking (admins see every request).
+        status: Only requests in this status.
+        mine_to_decide: Only pending requests addressed to the viewer that they have not voted on yet.
+        search: Text the title or the description contains, whatever its case.
+        limit: Page size.
+        offset: Rows to skip.
+
+    Returns:
+        The page and the total number of matching requests.
+
+    Raises:
+        InvalidInput: ``search`` is longer than :data:`MAX_SEARCH_LENGTH` (field ``search``).
     """
+    term = _search_term(search)
     if mine_to_decide:
-        return _inbox(viewer, limit=limit, offset=offset)
+        return _inbox(viewer, term=term, limit=limit, offset=offset)
     query = select(Approval)
     if status:
         query = query.where(col(Approval.status) == status)
+    if term:
+        query = query.where(_matches(term))
+    query = query.order_by(*_inbox_order())
     with session_scope() as session:
-        rows = [
-            row
-            for row in session.exec(query.order_by(col(Approval.created_at).desc()))
-            if (
-                is_addressed_to(session, row, viewer) and not any(v.get("by") == viewer.email for v in row.votes)
-                if mine_to_decide
-                else _visible(session, row, viewer)
-            )
-        ]
-    far = utcnow() + timedelta(days=36500)
-    rows.sort(key=lambda row: (row.status != ApprovalStatus.PENDING, row.expires_at or far))
+        if allowed(viewer.role, Permission.MANAGE_USERS):
+            # Admins see everything: count and page in SQL.
+            total = session.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
+            return list(session.exec(query.offset(offset).limit(limit))), int(total)
+        rows = [row for row in session.exec(query) if _visible(session, row, viewer)]
     return rows[offset : offset + limit], len(rows)
 
 
-def _inbox(viewer: User, *, limit: int, offset: int) -> tuple[list[Approval], int]:
-    """Pending requests waiting for the viewer's decision, soonest due first (SQL on the inbox rows)."""
+def _inbox_order() -> tuple[Any, ...]:
+    """Pending first, then soonest due (no deadline last), then newest."""
+    return (
+        case((col(Approval.status) == ApprovalStatus.PENDING.value, 0), else_=1),
+        col(Approval.expires_at).is_(None),
+        col(Approval.expires_at),
+        col(Approval.created_at).desc(),
+    )
+
+
+def _search_term(search: str | None) -> str | None:
+    term = (search or "").strip()
+    if len(term) > MAX_SEARCH_LENGTH:
+        message = f"search is {len(term)} characters long; use at most {MAX_SEARCH_LENGTH}."
+        raise InvalidInput(message, field_errors={"search": message})
+    return term or None
+
+
+def _matches(term: str) -> Any:
+    """Title or description contains ``term``, case-insensitively, with LIKE's wildcards taken literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    return or_(
+        col(Approval.title).ilike(pattern, escape="\\"),
+        col(Approval.description).ilike(pattern, escape="\\"),
+    )
+
+
+def _inbox(viewer: User, *, term: str | None, limit: int, offset: int) -> tuple[list[Approval], int]:
+    """Pending requests waiting for the viewer's decision, soonest due then newest (SQL on the inbox rows)."""
     waiting = (
         select(Approval.id, Approval.votes)
         .join(Delivery, col(Delivery.approval_id) == col(Approval.id))
@@ -721,8 +961,10 @@ def _inbox(viewer: User, *, limit: int, offset: int) -> tuple[list[Approval], in
             col(Delivery.status) != DeliveryStatus.CANCELLED.value,
             col(Approval.status) == ApprovalStatus.PENDING.value,
         )
-        .order_by(col(Approval.expires_at).is_(None), col(Approval.expires_at), col(Approval.created_at))
+        .order_by(*_inbox_order()[1:])
     )
+    if term:
+        waiting = waiting.where(_matches(term))
     with session_scope() as session:
         # Requests the viewer already voted on (a quorum not reached yet) are not waiting for them.
         ids = [
@@ -851,6 +1093,7 @@ def cancel_for_execution(execution_id: str) -> int:
             )
     for approval in pending:
         get_queue().cancel(_timeout_job_id(approval))
+        _cancel_reminder(approval, approval.next_reminder_at)
         _announce(approval, "approval.cancelled")
     return len(pending)
 

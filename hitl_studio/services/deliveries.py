@@ -11,6 +11,9 @@
   as a ``delivery.attempt`` event.
 * :func:`cancel_deliveries` (after a decision, timeout or cancellation) stops
   what has not been sent.
+* :func:`delivery_report` is what the API shows of them: per row the channel,
+  recipient, status, attempts, last error (secrets masked), next retry and the
+  times it was sent and its person decided.
 
 Jobs carry the attempt number they are for, so a job that fires twice, or late
 after a direct call, does nothing.
@@ -19,6 +22,7 @@ after a direct call, does nothing.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +35,7 @@ from hitl_studio.models.approvals import Approval, ApprovalEvent, ApprovalStatus
 from hitl_studio.models.users import User
 from hitl_studio.queue import get_queue
 from hitl_studio.services import approvals
-from hitl_studio.settings import get_settings
+from hitl_studio.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +46,9 @@ RETRY_BASE = timedelta(minutes=2)
 LIVE = (DeliveryStatus.PENDING.value, DeliveryStatus.SENT.value, DeliveryStatus.DELIVERED.value)
 SCHEDULE_EVENTS = frozenset({"approval.created", "approval.escalated"})
 STOP_EVENTS = frozenset({"decision.approved", "decision.rejected", "approval.timed_out", "approval.cancelled"})
+MASK = "***"
+# user:password@ in a URL an error message quotes (a provider's base URL, say).
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -375,6 +382,79 @@ def list_deliveries(approval_id: str) -> list[Delivery]:
                 .order_by(col(Delivery.created_at), col(Delivery.id))
             )
         )
+
+
+def _secrets(settings: Settings) -> list[str]:
+    found = [
+        settings.smtp.password,
+        settings.sms.auth_token,
+        settings.slack.bot_token,
+        settings.slack.signing_secret,
+        settings.secret_key,
+        *settings.secret_key_previous,
+    ]
+    # Longest first, so a secret that contains another is masked whole.
+    return sorted({secret for secret in found if secret and len(secret) >= 4}, key=len, reverse=True)
+
+
+def redact(text: str | None, settings: Settings | None = None) -> str | None:
+    """``text`` (a provider's error) with the studio's channel secrets and URL passwords masked."""
+    if not text:
+        return text
+    for secret in _secrets(settings or get_settings()):
+        text = text.replace(secret, MASK)
+    return _URL_PASSWORD.sub(rf"\g<head>{MASK}@", text)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def delivery_report(approval_id: str, viewer: User) -> list[dict[str, Any]]:
+    """Where a request went, for people who may see it: one entry per delivery, oldest first.
+
+    ``decided_at`` / ``decision`` are the delivery's person's own vote, if they cast one.
+
+    Raises:
+        NotFound: No such request, or the viewer may not see it.
+    """
+    approval = approvals.get_approval(approval_id, viewer)
+    votes = {str(vote.get("by")): vote for vote in approval.votes}
+    settings = get_settings()
+    report: list[dict[str, Any]] = []
+    for row in list_deliveries(approval_id):
+        meta = row.meta or {}
+        channel = CHANNELS.get(row.channel)
+        person = meta.get("user") or (row.recipient if row.channel == approvals.INBOX_CHANNEL else None)
+        vote = votes.get(str(person)) if person else None
+        link = meta.get("link") or {}
+        report.append(
+            {
+                "id": row.id,
+                "channel": row.channel,
+                "recipient": channel.describe_recipient(row.recipient) if channel else row.recipient,
+                "user": person,
+                "tier": meta.get("tier", 0),
+                "status": row.status,
+                "attempts": row.attempts,
+                "max_attempts": row.max_attempts,
+                "last_error": redact(row.last_error, settings),
+                "next_retry_at": _iso(row.next_retry_at),
+                "fallback_from": meta.get("fallback_from"),
+                "reminders": int(meta.get("reminders") or 0),
+                "reminded_at": meta.get("reminded_at"),
+                "reminder_error": redact(meta.get("reminder_error"), settings),
+                "link_expires_at": link.get("expires_at"),
+                "link_used_at": link.get("used_at"),
+                "created_at": _iso(row.created_at),
+                "sent_at": _iso(row.sent_at),
+                "delivered_at": _iso(row.delivered_at),
+                "decision": vote.get("decision") if vote else None,
+                "decided_at": vote.get("at") if vote else None,
+                "decided_via": vote.get("source") if vote else None,
+            }
+        )
+    return report
 
 
 def on_approval_event(approval: Approval, event_type: str) -> None:

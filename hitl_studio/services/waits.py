@@ -22,8 +22,9 @@ an approval decision does. The run resumes on the version it started on.
 
 Deadline: with ``timeout_seconds`` a job (:func:`fire_timeout`) is booked for
 the expiry; if the token is still unused then, the run **fails** with
-"nobody submitted the form within N s" (or "nobody called the resume URL ...").
-A run cancelled meanwhile is left alone.
+"nobody submitted the form within N s" (or "nobody called the resume URL ...")
+and, like any other failed run, starts its workflow's error workflow. A run
+cancelled meanwhile is left alone.
 """
 
 from __future__ import annotations
@@ -272,7 +273,11 @@ def resume_from_request(
 
 
 def fire_timeout(execution_id: str, token_sha256: str) -> str | None:
-    """The job at a link's deadline: fail the run if it still waits on that unused link."""
+    """The job at a link's deadline: fail the run if it still waits on that unused link, then start its error workflow.
+
+    Returns:
+        ``"failed"``, or None when the run had already moved on (answered, cancelled, or a stale job).
+    """
     from hitl_studio.services import executions
 
     with _lock, session_scope() as session:
@@ -285,7 +290,7 @@ def fire_timeout(execution_id: str, token_sha256: str) -> str | None:
         seconds = (resume.get("data") or {}).get("timeout_seconds")
         what = "submitted the form" if resume.get("kind") == "form" else "called the resume URL"
         error = {"node": resume.get("node"), "message": f"nobody {what} within {seconds} s"}
-        executions.transition(
+        failed = executions.transition(
             session,
             execution,
             RunStatus.FAILED,
@@ -294,4 +299,8 @@ def fire_timeout(execution_id: str, token_sha256: str) -> str | None:
             finished_at=utcnow(),
             frontier=None,
         )
+    if not failed:
+        return None
+    # After the commit, so the error workflow's run reads this one as failed.
+    executions.start_error_workflow(execution_id)
     return RunStatus.FAILED.value

@@ -54,6 +54,9 @@ SNAPSHOT_FIELDS = {
     "responded_at",
     "execution_id",
     "node_id",
+    "reminders",
+    "next_reminder_at",
+    "idempotency_key",
     "created_at",
     "updated_at",
 }
@@ -422,3 +425,152 @@ def test_simultaneous_decisions_over_http_have_exactly_one_winner(database: Sett
         ["decision.refused", "decision.approved" if winner is ana else "decision.rejected"]
     )
     assert verified["valid"] is True
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_request(client: TestClient, people: People) -> None:
+    body = {"title": "Refund 40 €?", "approvers": [people.ana.email], "callback_url": "https://agent.example.com/cb"}
+    key = {"Idempotency-Key": "refund-1234-attempt"}
+
+    first = client.post(API, headers={**people.agent_h, **key}, json=body)
+    again = client.post(API, headers={**people.agent_h, **key}, json=body)
+    other_body = client.post(API, headers={**people.agent_h, **key}, json={**body, "title": "Refund 50 €?"})
+    no_key = client.post(API, headers=people.agent_h, json=body)
+
+    assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json() and first.json()["idempotency_key"] == "refund-1234-attempt"
+    assert again.json()["callback_secret"]
+    error = assert_error(other_body, 409, "conflict")
+    assert "Idempotency-Key" in error["fields"] and first.json()["id"] in error["message"]
+    assert no_key.status_code == 201 and no_key.json()["id"] != first.json()["id"]
+    assert approvals.list_approvals(people.agent)[1] == 2
+
+
+@pytest.mark.parametrize("key", ["", "two words", "k" * 201])
+def test_a_malformed_idempotency_key_is_422_naming_the_header(client: TestClient, people: People, key: str) -> None:
+    body = {"title": "x", "approvers": [people.ana.email]}
+
+    error = assert_error(
+        client.post(API, headers={**people.agent_h, "Idempotency-Key": key}, json=body), 422, "invalid_input"
+    )
+
+    assert "Idempotency-Key" in error["fields"]
+    assert approvals.list_approvals(people.agent)[1] == 0
+
+
+def test_simultaneous_creates_over_http_with_one_key_make_one_request(database: Settings) -> None:
+    agent, ana = make_user(Role.BUILDER), make_user(Role.APPROVER)
+    headers = {**bearer(make_api_key(agent)), "Idempotency-Key": "same-call"}
+    body = {"title": "Deploy?", "approvers": [ana.email]}
+    answers: list[httpx.Response] = []
+    start = threading.Barrier(4)
+    app = create_app()
+
+    def post() -> None:
+        with TestClient(app) as own_client:
+            start.wait()
+            answers.append(own_client.post(API, headers=headers, json=body))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(answer.status_code for answer in answers) == [200, 200, 200, 201]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert approvals.list_approvals(agent)[1] == 1
+
+
+def test_search_filters_the_list_and_the_inbox(client: TestClient, people: People) -> None:
+    refund = create(client, people.agent_h, [people.ana], title="Refund order 42")
+    create(client, people.agent_h, [people.ana], title="Deploy")
+    described = create(client, people.agent_h, [people.ana], title="Pay", description="then REFUND the rest")
+
+    listed = client.get(API, headers=people.ana_h, params={"search": "refund"}).json()
+    inbox = client.get(API, headers=people.ana_h, params={"search": "Refund", "mine": "true"}).json()
+
+    assert {item["id"] for item in listed["items"]} == {refund["id"], described["id"]} and listed["total"] == 2
+    assert {item["id"] for item in inbox["items"]} == {refund["id"], described["id"]}
+    too_long = client.get(API, headers=people.ana_h, params={"search": "x" * 201})
+    assert "search" in assert_error(too_long, 422, "invalid_input")["fields"]
+
+
+def bulk(client: TestClient, headers: Headers, **body: Any) -> httpx.Response:
+    return client.post(f"{API}/bulk-decision", headers=headers, json=body)
+
+
+def test_a_bulk_decision_answers_for_each_request(client: TestClient, people: People) -> None:
+    first = create(client, people.agent_h, [people.ana])
+    second = create(client, people.agent_h, [people.ana])
+    bobs = create(client, people.agent_h, [people.bob])
+    assert decide(client, second["id"], people.ana_h, "approve").status_code == 200
+
+    response = bulk(
+        client, people.ana_h, approval_ids=[first["id"], second["id"], bobs["id"]], decision="reject", feedback="no"
+    )
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["succeeded"] == 1 and answer["failed"] == 2
+    by_id = {result["approval_id"]: result for result in answer["results"]}
+    assert by_id[first["id"]] == {"approval_id": first["id"], "ok": True, "status": "rejected", "error": None}
+    assert by_id[second["id"]]["error"] == {"code": "conflict", "message": "This request is already approved."}
+    assert by_id[bobs["id"]]["error"]["code"] == "forbidden"
+    shown = client.get(f"{API}/{first['id']}", headers=people.agent_h).json()
+    assert shown["feedback"] == "no" and shown["responded_by"] == people.ana.email
+    assert event_types(client, bobs["id"], people.agent_h)[-1] == "decision.refused"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"decision": "approve"}, "approval_ids"),
+        ({"approval_ids": [], "decision": "approve"}, "approval_ids"),
+        ({"approval_ids": [f"id-{n}" for n in range(101)], "decision": "approve"}, "approval_ids"),
+        ({"approval_ids": ["x"], "decision": "maybe"}, "decision"),
+        ({"approval_ids": ["x"], "decision": "approve", "response_data": {}}, "response_data"),
+    ],
+)
+def test_bad_bulk_decisions_are_422_naming_the_field(
+    client: TestClient, people: People, body: dict[str, Any], field: str
+) -> None:
+    error = assert_error(bulk(client, people.ana_h, **body), 422, "invalid_input")
+
+    assert field in error["fields"], error
+
+
+def test_bulk_decisions_need_a_key(client: TestClient) -> None:
+    assert_error(bulk(client, {}, approval_ids=["x"], decision="approve"), 401, "unauthorized")
+
+
+def test_a_viewer_bulk_decision_is_refused_per_request(client: TestClient, people: People) -> None:
+    created = create(client, people.agent_h, [people.ana])
+
+    answer = bulk(client, people.viewer_h, approval_ids=[created["id"]], decision="approve").json()
+
+    assert answer["failed"] == 1 and answer["results"][0]["error"]["code"] == "forbidden"
+
+
+def test_deliveries_show_where_a_request_went(client: TestClient, people: People) -> None:
+    created = create(client, people.agent_h, [people.ana, people.bob])
+    assert decide(client, created["id"], people.bob_h, "approve").status_code == 200
+
+    response = client.get(f"{API}/{created['id']}/deliveries", headers=people.agent_h)
+
+    assert response.status_code == 200, response.text
+    by_user = {row["user"]: row for row in response.json()}
+    assert set(by_user) == {people.ana.email, people.bob.email}
+    ana_row, bob_row = by_user[people.ana.email], by_user[people.bob.email]
+    assert ana_row["channel"] == "studio" and ana_row["status"] == "delivered" and ana_row["attempts"] == 1
+    assert ana_row["sent_at"] and ana_row["decided_at"] is None and ana_row["last_error"] is None
+    assert bob_row["decision"] == "approve" and bob_row["decided_at"] and bob_row["decided_via"] == "api"
+    assert {"next_retry_at", "max_attempts", "reminders", "link_used_at"} <= set(ana_row)
+
+
+def test_deliveries_are_404_to_people_who_may_not_see_the_request(client: TestClient, people: People) -> None:
+    created = create(client, people.agent_h, [people.ana])
+
+    assert_error(client.get(f"{API}/{created['id']}/deliveries", headers=people.bob_h), 404, "not_found")
+    assert_error(client.get(f"{API}/no-such-id/deliveries", headers=people.admin_h), 404, "not_found")
+    assert_error(client.get(f"{API}/{created['id']}/deliveries"), 401, "unauthorized")

@@ -4,7 +4,8 @@ Methods (``POST /api/<method>``, JSON or form bodies, ``Authorization: Bearer <t
     ``chat.postMessage``  needs ``channel``; a user id (``U…``) is answered with that user's DM
                           channel (``D…``), and a fresh ``ts``.
     ``chat.update``       needs ``channel`` and ``ts`` of a message it posted, else ``message_not_found``.
-Anything else is ``unknown_method``; a wrong token is ``invalid_auth``, no token ``not_authed``
+Anything else is ``unknown_method`` unless :attr:`FakeSlack.extension` answers it (GET works too, with the
+arguments in the query, as Slack's read methods are called); a wrong token is ``invalid_auth``, no token ``not_authed``
 (all with HTTP 200 and ``{"ok": false, "error": …}``, as Slack answers).
 
 Also ``POST /response/<id>`` stands in for an interaction's ``response_url``.
@@ -22,10 +23,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 BOT_TOKEN = "xoxb-fake-bot-token"
+
+
+class SlackExtension(Protocol):
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer to an authenticated call of ``method``, or ``None`` for one it does not know."""
+        ...
+
+    def upload(self, path: str, body: bytes) -> dict[str, Any]:
+        """Take the bytes POSTed to an upload URL the extension handed out."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,8 @@ class FakeSlack:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """The current text and blocks of every posted message, by (channel, ts)."""
     fail_with: str | None = None
+    extension: SlackExtension | None = None
+    """More of the Web API (and ``POST /upload/...``), e.g. :class:`tests.fakes.slack_workspace.SlackWorkspace`."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -105,8 +118,19 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.replies.append(json.loads(body or b"{}"))
             self._json({"ok": True})
             return
-        method = path.removeprefix("/api/")
-        args = self._args(headers, body)
+        if path.startswith("/upload/") and fake.extension is not None:
+            self._json(fake.extension.upload(path, body))
+            return
+        self._call(fake, path.removeprefix("/api/"), self._args(headers, body), headers)
+
+    def do_GET(self) -> None:
+        """Slack's read methods (``conversations.list``...) come as GET with the arguments in the query."""
+        parts = urlsplit(self.path)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        args = {name: _decode(value) for name, value in parse_qsl(parts.query, keep_blank_values=True)}
+        self._call(self.server.fake, parts.path.removeprefix("/api/"), args, headers)
+
+    def _call(self, fake: FakeSlack, method: str, args: dict[str, Any], headers: dict[str, str]) -> None:
         with fake.lock:
             fake.calls.append(SlackCall(method, args, headers))
         self._json(self._answer(fake, method, args, headers))
@@ -136,7 +160,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return {"ok": False, "error": "message_not_found"}
                 fake.messages[key] = {"text": args.get("text"), "blocks": args.get("blocks")}
             return {"ok": True, "channel": key[0], "ts": key[1], "text": args.get("text")}
-        return {"ok": False, "error": "unknown_method"}
+        answer = fake.extension.answer(method, args) if fake.extension is not None else None
+        return answer if answer is not None else {"ok": False, "error": "unknown_method"}
 
 
 class _Server(ThreadingHTTPServer):

@@ -24,7 +24,7 @@ from tests.workflows import node, workflow
 
 
 def request(*approvers: User, **fields: Any) -> ApprovalInput:
-    return ApprovalInput(title="Refund 40 €?", approvers=[user.email for user in approvers], **fields)
+    return ApprovalInput(**{"title": "Refund 40 €?", "approvers": [user.email for user in approvers], **fields})
 
 
 def event_types(approval_id: str, viewer: User) -> list[str]:
@@ -357,3 +357,149 @@ def test_people_who_cannot_decide_cannot_be_approvers(database: Settings) -> Non
         approvals.create_approval(request(viewer), requested_by=None)
 
     assert "cannot decide approvals" in caught.value.field_errors["approvers"]
+
+
+def test_events_written_at_the_same_time_still_form_one_chain(database: Settings) -> None:
+    ana = make_user(Role.APPROVER)
+    created = approvals.create_approval(request(ana), requested_by=None)
+    start = threading.Barrier(6)
+
+    def write(worker: int) -> None:
+        start.wait()
+        for number in range(4):
+            approvals.record_event(created.id, "delivery.attempt", {"worker": worker, "n": number}, source="email")
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    history = approvals.list_events(created.id, ana)
+    assert len(history) == 25
+    assert len({event.prev_hash for event in history}) == 25  # no two events chained onto the same one
+    assert approvals.verify_chain(created.id, ana)["valid"] is True
+
+
+def test_decide_many_decides_each_like_a_single_decision_and_reports_each_id(database: Settings) -> None:
+    agent, ana, bob = make_user(Role.BUILDER), make_user(Role.APPROVER), make_user(Role.APPROVER)
+    mine = approvals.create_approval(request(ana), requested_by=agent)
+    voted = approvals.create_approval(request(ana, bob, quorum=2), requested_by=agent)
+    decided = approvals.create_approval(request(ana), requested_by=agent)
+    approvals.decide(decided.id, "reject", Decider(ana))
+    not_mine = approvals.create_approval(request(bob), requested_by=agent)
+
+    results = approvals.decide_many(
+        [mine.id, voted.id, decided.id, not_mine.id, "no-such-id", mine.id], "approve", "fine", ana
+    )
+
+    assert [result.approval_id for result in results] == [mine.id, voted.id, decided.id, not_mine.id, "no-such-id"]
+    by_id = {result.approval_id: result for result in results}
+    assert by_id[mine.id] == approvals.BulkResult(mine.id, ok=True, status="approved")
+    assert by_id[voted.id].ok and by_id[voted.id].status == "pending"  # a vote; bob's is still needed
+    assert not by_id[decided.id].ok and by_id[decided.id].code == "conflict"
+    assert by_id[decided.id].error == "This request is already rejected."
+    assert not by_id[not_mine.id].ok and by_id[not_mine.id].code == "forbidden"
+    assert by_id["no-such-id"].code == "not_found"
+    approved = approvals.get_approval(mine.id, ana)
+    assert approved.feedback == "fine" and approved.responded_by == ana.email
+    # The same events as one decision at a time: the win, and each refusal.
+    (won,) = [event for event in approvals.list_events(mine.id, ana) if event.type == "decision.approved"]
+    assert won.source == EventSource.STUDIO and won.actor == ana.email
+    assert event_types(decided.id, ana)[-1] == "decision.refused"
+    assert event_types(not_mine.id, bob)[-1] == "decision.refused"
+
+
+def test_decide_many_refuses_no_ids_too_many_and_unknown_decisions(database: Settings) -> None:
+    ana = make_user(Role.APPROVER)
+
+    with pytest.raises(InvalidInput) as empty:
+        approvals.decide_many([" "], "approve", None, ana)
+    with pytest.raises(InvalidInput) as many:
+        approvals.decide_many([f"id-{n}" for n in range(approvals.MAX_BULK_IDS + 1)], "reject", None, ana)
+    with pytest.raises(InvalidInput) as odd:
+        approvals.decide_many(["x"], "maybe", None, ana)
+
+    assert "approval_ids" in empty.value.field_errors and "approval_ids" in many.value.field_errors
+    assert "decision" in odd.value.field_errors
+
+
+def test_two_bulk_decisions_at_once_decide_each_request_once(database: Settings) -> None:
+    ana, bob = make_user(Role.APPROVER), make_user(Role.APPROVER)
+    created = [approvals.create_approval(request(ana, bob), requested_by=None) for _ in range(3)]
+    ids = [approval.id for approval in created]
+    outcomes: dict[str, list[approvals.BulkResult]] = {}
+    start = threading.Barrier(2)
+
+    def bulk(user: User, decision: str) -> None:
+        start.wait()
+        outcomes[decision] = approvals.decide_many(ids, decision, None, user)
+
+    threads = [
+        threading.Thread(target=bulk, args=(ana, "approve")),
+        threading.Thread(target=bulk, args=(bob, "reject")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for index, approval_id in enumerate(ids):
+        wins = [outcomes[decision][index].ok for decision in ("approve", "reject")]
+        assert sorted(wins) == [False, True], approval_id
+        final = approvals.get_approval(approval_id, ana)
+        decisions = [t for t in event_types(approval_id, ana) if t in ("decision.approved", "decision.rejected")]
+        assert final.status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED) and len(decisions) == 1
+
+
+def _due_in(approval_id: str, minutes: int | None) -> None:
+    due = None if minutes is None else datetime.now(UTC) + timedelta(minutes=minutes)
+    with session_scope() as session:
+        session.execute(update(approvals.Approval).where(approvals.Approval.id == approval_id).values(expires_at=due))
+
+
+def test_the_inbox_is_pending_first_then_due_soonest_then_newest(database: Settings) -> None:
+    admin, ana = make_user(Role.ADMIN), make_user(Role.APPROVER)
+    old_open = approvals.create_approval(request(ana, title="Open A"), requested_by=None)
+    late = approvals.create_approval(request(ana, title="Due late"), requested_by=None)
+    soon = approvals.create_approval(request(ana, title="Due soon"), requested_by=None)
+    new_open = approvals.create_approval(request(ana, title="Open B"), requested_by=None)
+    done = approvals.create_approval(request(ana, title="Done"), requested_by=None)
+    _due_in(late.id, 60)
+    _due_in(soon.id, 5)
+    _due_in(done.id, 1)
+    approvals.decide(done.id, "approve", Decider(ana))
+    expected = [soon.id, late.id, new_open.id, old_open.id]
+
+    inbox, total = approvals.list_approvals(ana, mine_to_decide=True)
+    everything, count = approvals.list_approvals(ana)
+    as_admin, admin_count = approvals.list_approvals(admin)
+    page, page_total = approvals.list_approvals(admin, limit=2, offset=1)
+
+    assert [row.id for row in inbox] == expected and total == 4
+    assert [row.id for row in everything] == [*expected, done.id] and count == 5
+    assert [row.id for row in as_admin] == [*expected, done.id] and admin_count == 5
+    assert [row.id for row in page] == expected[1:3] and page_total == 5
+
+
+def test_search_finds_text_in_the_title_or_description_whatever_its_case(database: Settings) -> None:
+    admin, ana, bob = make_user(Role.ADMIN), make_user(Role.APPROVER), make_user(Role.APPROVER)
+    refund = approvals.create_approval(request(ana, title="Refund order 42"), requested_by=None)
+    deploy = approvals.create_approval(
+        request(ana, title="Deploy", description="Ships the new REFUND page at 100% rollout"), requested_by=None
+    )
+    other = approvals.create_approval(request(ana, title="Pay rent_2"), requested_by=None)
+    approvals.create_approval(request(bob, title="Refund for someone else"), requested_by=None)
+
+    def found(viewer: User, search: str, **filters: Any) -> set[str]:
+        return {row.id for row in approvals.list_approvals(viewer, search=search, **filters)[0]}
+
+    assert found(ana, "refund") == {refund.id, deploy.id}
+    assert found(ana, "  REFUND ", mine_to_decide=True) == {refund.id, deploy.id}
+    assert found(ana, "100%") == {deploy.id}  # LIKE's wildcards are taken literally
+    assert found(ana, "t_2") == {other.id} and found(ana, "nt_") == {other.id} and found(ana, "n_") == set()
+    assert len(found(admin, "refund")) == 3
+    assert found(ana, "") == {refund.id, deploy.id, other.id}
+    with pytest.raises(InvalidInput) as long:
+        approvals.list_approvals(ana, search="x" * (approvals.MAX_SEARCH_LENGTH + 1))
+    assert "search" in long.value.field_errors

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +18,11 @@ from fastapi.testclient import TestClient
 
 from hitl_studio.api import resume_routes
 from hitl_studio.api.app import create_app
-from hitl_studio.models.executions import Execution
+from hitl_studio.models.executions import Execution, ExecutionMode
 from hitl_studio.services import executions, waits, workflows
 from hitl_studio.services.workflows import WorkflowInput
 from hitl_studio.settings import Settings
-from tests.runs import wait_for_run
+from tests.runs import wait_for_run, wait_for_runs_of
 from tests.workflows import node, workflow
 
 
@@ -188,6 +188,62 @@ def test_an_unanswered_wait_fails_the_run_at_its_deadline(client: TestClient) ->
     assert failed.status == "failed"
     assert failed.error == {"node": "Ask", "message": "nobody submitted the form within 1 s"}
     assert client.get(path_of(shown["resume_url"])).status_code == 410
+
+
+def error_handler() -> str:
+    """A workflow that records the error item it is started with."""
+    nodes = [
+        node("On error", "trigger.error"),
+        node("Note", "core.set", {"assignments": [{"name": "seen", "value": True}]}),
+    ]
+    return workflows.create_workflow(
+        WorkflowInput(**{**workflow(nodes, [("On error", "Note")]), "name": "handler"}), actor=None
+    ).id
+
+
+@pytest.mark.parametrize(
+    ("flow", "message"),
+    [(form_flow, "nobody submitted the form within 1 s"), (webhook_flow, "nobody called the resume URL within 1 s")],
+)
+def test_a_missed_deadline_starts_the_error_workflow(
+    database: Settings, flow: Callable[..., tuple[list[dict], list]], message: str
+) -> None:
+    handler = error_handler()
+    nodes, links = flow(timeout_seconds=1)
+    saved = workflows.create_workflow(
+        WorkflowInput(**{**workflow(nodes, links, error_workflow=handler), "name": "waits"}), actor=None
+    )
+    run = executions.start_execution(saved.id, [{"order": "A1"}])
+    paused_link(run.id)
+
+    failed = wait_for_run(run.id, timeout=15)
+
+    assert failed.status == "failed" and failed.error is not None and failed.error["message"] == message
+    (handler_run,) = wait_for_runs_of(handler)
+    handled = wait_for_run(handler_run.id)
+    assert handled.mode == ExecutionMode.ERROR and handled.parent_execution_id == run.id
+    assert handled.status == "succeeded"
+    _, steps, _ = executions.get_execution(handled.id)
+    trigger_item = steps[0].output_items["main"][0][0]["json"]
+    assert trigger_item["execution"]["id"] == run.id and trigger_item["execution"]["error"]["message"] == message
+    assert trigger_item["execution"]["last_node"] == failed.error["node"]
+
+
+def test_a_deadline_job_that_runs_twice_starts_the_error_workflow_once(database: Settings) -> None:
+    handler = error_handler()
+    nodes, links = webhook_flow(timeout_seconds=60)
+    saved = workflows.create_workflow(
+        WorkflowInput(**{**workflow(nodes, links, error_workflow=handler), "name": "waits"}), actor=None
+    )
+    run = executions.start_execution(saved.id, [{}])
+    token = paused_link(run.id)["resume_url"].rsplit("/", 1)[1]
+
+    assert waits.fire_timeout(run.id, waits.token_hash(token)) == "failed"
+    assert waits.fire_timeout(run.id, waits.token_hash(token)) is None
+
+    (handler_run,) = wait_for_runs_of(handler)
+    assert wait_for_run(handler_run.id).status == "succeeded"
+    assert executions.list_executions(executions.ExecutionFilter(workflow_id=handler))[1] == 1
 
 
 def test_a_deadline_after_the_answer_changes_nothing(database: Settings) -> None:
