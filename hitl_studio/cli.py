@@ -1,4 +1,4 @@
-"""``python -m hitl_studio``: migrate, create the first admin or an API key, run a worker or the scheduler."""
+"""``python -m hitl_studio``: migrate, create an admin or API key, rotate the secret key, run a worker or scheduler."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from hitl_studio import migrations
 from hitl_studio.services import api_keys, users
 from hitl_studio.services.errors import ServiceError
-from hitl_studio.startup import configure_logging, settings_or_exit
+from hitl_studio.startup import configure_logging, secret_key_or_exit, settings_or_exit
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -59,6 +59,34 @@ def _create_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_key(args: argparse.Namespace) -> int:
+    from hitl_studio.services import secret_keys
+
+    secret_key_or_exit()
+    results = secret_keys.rotate(batch_size=args.batch_size)
+    current = secret_keys.keyring().current_id
+    failed = remaining = 0
+    for label, count in results.items():
+        line = f"{label}: {count.re_encrypted} re-encrypted, {count.already_current} already on key {current}"
+        if count.failed:
+            line += f", {len(count.failed)} cannot be decrypted (rows {', '.join(count.failed)})"
+        if count.remaining:
+            line += f", {count.remaining} still under an old key"
+        print(line)
+        failed += len(count.failed)
+        remaining += count.remaining
+    if failed or remaining:
+        advice = ["error: not every secret is under the new key yet; keep the old key in HITL_SECRET_KEY_PREVIOUS."]
+        if failed:
+            advice.append("The rows that cannot be decrypted were tampered with: re-enter those secrets.")
+        if remaining:
+            advice.append("A process still uses the old HITL_SECRET_KEY: restart it, then run rotate-key again.")
+        print(" ".join(advice), file=sys.stderr)
+        return 1
+    print(f"done: every secret is sealed with key {current}; the old key can leave HITL_SECRET_KEY_PREVIOUS")
+    return 0
+
+
 def _queue_check(args: argparse.Namespace) -> int:
     from hitl_studio.queue import JobStatus, get_queue
 
@@ -79,13 +107,25 @@ def _queue_check(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from hitl_studio.queue.worker import run_worker
 
+    secret_key_or_exit()
     return run_worker(settings_or_exit(), burst=args.burst, fork=args.fork)
 
 
 def _scheduler(args: argparse.Namespace) -> int:
     from hitl_studio.queue.worker import run_scheduler
 
+    secret_key_or_exit()
     return run_scheduler(settings_or_exit(), interval=args.interval)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from err
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     key.add_argument("--email", required=True, help="the user the key acts as")
     key.add_argument("--name", required=True, help="what the key is for, e.g. the agent's name")
     key.set_defaults(handler=_create_api_key)
+
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="re-encrypt every stored secret under HITL_SECRET_KEY (the old key in HITL_SECRET_KEY_PREVIOUS)",
+    )
+    rotate.add_argument("--batch-size", type=_positive, default=100, help="rows per transaction (default 100)")
+    rotate.set_defaults(handler=_rotate_key)
 
     worker = commands.add_parser("worker", help="run an RQ worker (queue mode)")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")

@@ -321,6 +321,42 @@ class Context(Protocol):
         ...
 
 
+OAUTH2_RENEW = "renew_access_token"
+"""Key of the callable the studio adds to an OAuth2 credential's data: given a refused token, it replaces it."""
+
+
+def oauth2_access_token(ctx: Context, type_id: str, *, refused: str | None = None) -> str:
+    """A current access token of the OAuth2 credential of ``type_id`` selected on the node.
+
+    The studio refreshes a token that is about to expire before handing it out,
+    one refresh at a time per connection across runs and workers. When the
+    service answers 401 to a token anyway (revoked, or expired early), call again
+    with it as ``refused``: the studio refreshes it, unless another run already
+    has, and this returns the new one. Going through ``ctx.credential`` each time
+    is what keeps every token masked in the run's data.
+
+    Raises:
+        NodeError: The credential is not connected, or the provider would not refresh it.
+    """
+    data = ctx.credential(type_id)
+    token = data.get("access_token")
+    if refused is not None and token == refused:
+        renew = data.get(OAUTH2_RENEW)
+        if not callable(renew):
+            raise NodeError(
+                "the service refused the OAuth2 access token, and it cannot be refreshed here",
+                description="Reconnect the credential under Credentials.",
+            )
+        renew(refused)
+        token = ctx.credential(type_id).get("access_token")
+    if not isinstance(token, str) or not token:
+        raise NodeError(
+            "the OAuth2 credential is not connected to an account",
+            description="Open it under Credentials and click Connect.",
+        )
+    return token
+
+
 class Node(abc.ABC):
     """Base of every node. Subclasses set the class attributes and implement :meth:`execute`.
 

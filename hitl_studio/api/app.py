@@ -10,12 +10,15 @@ from hitl_studio.api.errors import install_error_handlers
 from hitl_studio.api.routes import (
     api_keys,
     approvals,
+    audit,
     auth,
     credentials,
     executions,
+    groups,
     health,
     me,
     nodes,
+    oauth,
     slack,
     users,
     webhooks_out,
@@ -42,14 +45,17 @@ def create_app() -> FastAPI:
         me,
         auth,
         users,
+        groups,
         api_keys,
         nodes,
         workflows,
         executions,
         credentials,
+        oauth,
         approvals,
         webhooks_out,
         slack,
+        audit,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

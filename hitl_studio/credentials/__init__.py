@@ -1,1 +1,1 @@
-"""Secrets at rest: authenticated encryption of credential data and OAuth tokens."""
+"""Secrets at rest (authenticated encryption, masking them out of run data) and the OAuth2 client protocol."""

@@ -12,6 +12,7 @@ from hitl_studio.models.approvals import (
 from hitl_studio.models.audit import AuditLog
 from hitl_studio.models.credentials import Credential, OAuthConnection
 from hitl_studio.models.executions import Execution, ExecutionEvent, ExecutionMode, ExecutionStatus, ExecutionStep
+from hitl_studio.models.oauth import OAuthState
 from hitl_studio.models.users import ApiKey, Role, User, UserGroup, UserGroupMember, UserSession
 from hitl_studio.models.webhooks import WebhookDelivery, WebhookSubscription
 from hitl_studio.models.workflows import Schedule, Workflow, WorkflowVersion
@@ -32,6 +33,7 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionStep",
     "OAuthConnection",
+    "OAuthState",
     "Role",
     "Schedule",
     "TimeoutAction",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -13,8 +14,9 @@ from hitl_studio.credentials.crypto import DecryptionError, Keyring, decrypt, en
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.models.credentials import Credential
 from hitl_studio.models.users import User
+from hitl_studio.models.workflows import Workflow
 from hitl_studio.services import audit
-from hitl_studio.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from hitl_studio.services.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from hitl_studio.settings import get_settings
 from nodes.registry import get_registry
 from nodes.sdk import CredentialType, NodeError
@@ -48,17 +50,30 @@ def _validated(cls: type[CredentialType], data: dict[str, Any]) -> dict[str, Any
         raise InvalidInput(f"The {cls.display_name} credential is not valid.", field_errors=fields) from err
 
 
-def _open(credential: Credential) -> dict[str, Any]:
+def open_data(credential: Credential) -> dict[str, Any]:
+    """The credential's fields in clear, for code that must use them (never for a response).
+
+    Raises:
+        ServiceError: Its value cannot be decrypted (the message says whether the key is wrong or it was tampered).
+    """
     try:
-        return decrypt(keyring(), credential.encrypted_data)
+        return decrypt(keyring(), credential.encrypted_data, expected_key_id=credential.key_id)
     except DecryptionError as err:
         raise ServiceError(f"Credential {credential.name!r} cannot be decrypted: {err}.") from err
 
 
 def public_fields(credential: Credential) -> dict[str, Any]:
-    """Metadata and, per field, whether it is set: never a value, secret or not."""
-    data = _open(credential)
-    field_names = list(_type(credential.type).Fields.model_fields) if credential.type else list(data)
+    """Metadata and, per field, whether it is set: never a value, secret or not.
+
+    An OAuth2 credential also has ``oauth``: ``{"connected", "expires_at", "scopes"}``
+    (``None`` for other types). Fields excluded from what is saved (an OAuth2
+    credential's run-time ``access_token``) are not listed.
+    """
+    from hitl_studio.services import oauth
+
+    data = open_data(credential)
+    model_fields = _type(credential.type).Fields.model_fields if credential.type else {}
+    field_names = [name for name, info in model_fields.items() if not info.exclude] if model_fields else list(data)
     return {
         "id": credential.id,
         "name": credential.name,
@@ -66,6 +81,7 @@ def public_fields(credential: Credential) -> dict[str, Any]:
         "owner_id": credential.owner_id,
         "shared_with": credential.shared_with,
         "fields": {name: "set" if data.get(name) not in (None, "") else "unset" for name in field_names},
+        "oauth": oauth.connection_status(credential.id) if oauth.is_oauth2(credential.type) else None,
         "created_at": credential.created_at.isoformat(),
         "updated_at": credential.updated_at.isoformat(),
     }
@@ -79,7 +95,7 @@ def _visible(credential: Credential, user: User) -> bool:
     )
 
 
-def _load(session: Session, credential_id: str, user: User) -> Credential:
+def load_visible(session: Session, credential_id: str, user: User) -> Credential:
     credential = session.get(Credential, credential_id)
     if credential is None or not _visible(credential, user):
         raise NotFound(f"No credential with id {credential_id}.")
@@ -124,7 +140,7 @@ def list_credentials(user: User) -> list[Credential]:
 
 def get_credential(credential_id: str, user: User) -> Credential:
     with session_scope() as session:
-        return _load(session, credential_id, user)
+        return load_visible(session, credential_id, user)
 
 
 def update_credential(
@@ -137,7 +153,7 @@ def update_credential(
 ) -> Credential:
     """Change a credential; fields left out of ``data`` keep their stored values (so secrets need not be re-typed)."""
     with session_scope() as session:
-        credential = _load(session, credential_id, actor)
+        credential = load_visible(session, credential_id, actor)
         if credential.owner_id != actor.id and not allowed(actor.role, Permission.MANAGE_USERS):
             raise Forbidden("Only the credential's owner or an admin can change it.")
         if name is not None:
@@ -145,7 +161,7 @@ def update_credential(
                 raise InvalidInput("Give the credential a name.", field_errors={"name": "Required."})
             credential.name = name.strip()[:200]
         if data is not None:
-            merged = {**_open(credential), **data}
+            merged = {**open_data(credential), **data}
             ring = keyring()
             credential.encrypted_data = encrypt(ring, _validated(_type(credential.type), merged))
             credential.key_id = ring.current_id
@@ -168,11 +184,50 @@ def update_credential(
     return credential
 
 
+class WorkflowRef(NamedTuple):
+    """A workflow that selects a credential in one of its nodes."""
+
+    id: str
+    name: str
+
+
+def usage_by_credential(graphs: Iterable[tuple[str, str, Mapping[str, Any]]]) -> dict[str, list[WorkflowRef]]:
+    """Which workflows reference each credential id, from ``(workflow id, name, graph)`` triples.
+
+    A node selects a credential as ``"credentials": {"<type>": {"id": "<credential id>", ...}}``.
+    """
+    used: dict[str, list[WorkflowRef]] = {}
+    for workflow_id, name, graph in graphs:
+        ids = set()
+        for node in graph.get("nodes") or []:
+            selections = node.get("credentials") if isinstance(node, Mapping) else None
+            for selection in (selections or {}).values() if isinstance(selections, Mapping) else ():
+                if isinstance(selection, Mapping) and selection.get("id"):
+                    ids.add(str(selection["id"]))
+        for credential_id in ids:
+            used.setdefault(credential_id, []).append(WorkflowRef(workflow_id, name))
+    for refs in used.values():
+        refs.sort(key=lambda ref: ref.name.lower())
+    return used
+
+
+def credential_usage(session: Session) -> dict[str, list[WorkflowRef]]:
+    """Every credential id that some saved workflow selects, with those workflows (one pass over all graphs)."""
+    rows = session.exec(select(Workflow.id, Workflow.name, Workflow.graph)).all()
+    return usage_by_credential((workflow_id, name, graph or {}) for workflow_id, name, graph in rows)
+
+
 def delete_credential(credential_id: str, *, actor: User) -> None:
+    """Delete a credential no saved workflow selects; one still in use is refused so no run breaks later."""
     with session_scope() as session:
-        credential = _load(session, credential_id, actor)
+        credential = load_visible(session, credential_id, actor)
         if credential.owner_id != actor.id and not allowed(actor.role, Permission.MANAGE_USERS):
             raise Forbidden("Only the credential's owner or an admin can delete it.")
+        users_of_it = credential_usage(session).get(credential_id, [])
+        if users_of_it:
+            names = ", ".join(f"'{ref.name}'" for ref in users_of_it[:5])
+            more = f" and {len(users_of_it) - 5} more" if len(users_of_it) > 5 else ""
+            raise Conflict(f"The credential is used by {names}{more}; remove it from those workflows first.")
         session.delete(credential)
         audit.record(
             session,
@@ -195,7 +250,7 @@ def test_credential(credential_id: str, *, actor: User) -> str:
     tester = getattr(cls, "test_connection", None)
     if tester is None:
         raise InvalidInput(f"{cls.display_name} credentials have no connection test.")
-    fields = cls.Fields.model_validate(_open(credential))
+    fields = cls.Fields.model_validate(open_data(credential))
     try:
         return str(tester(fields))
     except NodeError as err:
@@ -209,9 +264,15 @@ def decrypted_for_run(
 ) -> dict[str, Any]:
     """The plain data of a credential for a run of a workflow owned by ``workflow_owner_id``.
 
+    For an OAuth2 credential: its connection's access token (fresh) instead, see
+    :func:`hitl_studio.services.oauth.access_for_run`. Every call is audited as
+    ``credential.used``, naming the run.
+
     Raises:
         NodeError: Missing, of another type, not shared with the workflow's owner, or undecryptable.
     """
+    from hitl_studio.services import oauth
+
     with session_scope() as session:
         credential = session.get(Credential, credential_id)
         if credential is None:
@@ -229,7 +290,7 @@ def decrypted_for_run(
                 description="Ask its owner to share it, or select one of your own.",
             )
         try:
-            data = decrypt(keyring(), credential.encrypted_data)
+            data = decrypt(keyring(), credential.encrypted_data, expected_key_id=credential.key_id)
         except DecryptionError as err:
             raise NodeError(f"the credential {credential.name!r} cannot be decrypted: {err}") from err
         audit.record(
@@ -240,4 +301,7 @@ def decrypted_for_run(
             target_id=credential.id,
             after={"execution_id": execution_id},
         )
+    if oauth.is_oauth2(type_id):
+        # Outside the transaction above: this may call the provider to refresh the token.
+        return oauth.access_for_run(credential)
     return data

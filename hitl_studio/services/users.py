@@ -10,7 +10,8 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from hitl_studio.auth.passwords import hash_password
+from hitl_studio.auth.passwords import hash_password, verify_password
+from hitl_studio.auth.tokens import token_hash
 from hitl_studio.db import session_scope, utcnow
 from hitl_studio.models.users import Role, User, UserSession
 from hitl_studio.services import audit
@@ -246,16 +247,57 @@ def set_password(user_id: str, password: str, *, actor: User | None = None, acto
         )
 
 
+def change_password(user_id: str, current_password: str, new_password: str, *, keep_session: str | None = None) -> None:
+    """A signed-in user replaces their own password, proving they know the current one.
+
+    Their other sessions end (whoever else may know the old password is signed
+    out); the session ``keep_session`` (the token of the browser asking) stays.
+    A wrong current password is audited, like a failed sign-in.
+
+    Raises:
+        NotFound: No such user.
+        InvalidInput: ``current_password`` is wrong, or ``new_password`` is too short or too long
+            (``field_errors`` names which).
+    """
+    problem = password_problem(new_password)
+    if problem:
+        raise InvalidInput(problem, field_errors={"new_password": problem})
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"No user with id {user_id}.")
+        if not verify_password(user.password_hash, current_password):
+            audit.record(session, "user.password_change_failed", actor=user, target_type="user", target_id=user.id)
+            wrong = InvalidInput(
+                "Your current password is not right; type it again.",
+                field_errors={"current_password": "This is not your current password."},
+            )
+        else:
+            wrong = None
+            user.password_hash = hash_password(new_password)
+            user.updated_at = utcnow()
+            session.add(user)
+            _end_sessions(session, user.id, keep=keep_session)
+            audit.record(session, "user.password_changed", actor=user, target_type="user", target_id=user.id)
+    # Raised after the block, so the failed attempt's audit row is committed.
+    if wrong is not None:
+        raise wrong
+
+
 def _active_admin_count(session: Session) -> int:
     query = select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
     return int(session.exec(query).one())
 
 
-def _end_sessions(session: Session, user_id: str) -> None:
+def _end_sessions(session: Session, user_id: str, *, keep: str | None = None) -> None:
+    """Revoke the user's open sessions, except the one whose token is ``keep``."""
     now = utcnow()
+    kept_hash = token_hash(keep) if keep else None
     for user_session in session.exec(
         select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
     ):
+        if user_session.token_hash == kept_hash:
+            continue
         user_session.revoked_at = now
         session.add(user_session)
 

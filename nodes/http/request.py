@@ -6,7 +6,7 @@ import base64
 import json
 import mimetypes
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import PurePosixPath
@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from nodes.files._common import MISSING, get_field, guess_mime_type, read_input
-from nodes.http.credentials import HttpBasicAuth, HttpBearerAuth, HttpHeaderAuth, HttpQueryAuth
+from nodes.http.credentials import HttpBasicAuth, HttpBearerAuth, HttpHeaderAuth, HttpQueryAuth, OAuth2Api
 from nodes.sdk import (
     Category,
     Context,
@@ -27,6 +27,7 @@ from nodes.sdk import (
     NodeError,
     NodeOutput,
     Parameters,
+    oauth2_access_token,
     param,
 )
 
@@ -39,6 +40,7 @@ AUTH_TYPES = {
     "basic": "http_basic_auth",
     "bearer": "http_bearer_auth",
     "query": "http_query_auth",
+    "oauth2": OAuth2Api.id,
 }
 CREDENTIAL_CLASSES = {cls.id: cls for cls in (HttpHeaderAuth, HttpBasicAuth, HttpBearerAuth, HttpQueryAuth)}
 TEXT_TYPES = frozenset(
@@ -78,11 +80,12 @@ class MultipartField(BaseModel):
 class HttpRequestParameters(Parameters):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = param("GET", title="Method")
     url: str = param(title="URL", placeholder="https://api.example.com/orders/{{ $json.id }}", min_length=1)
-    authentication: Literal["none", "header", "basic", "bearer", "query"] = param(
+    authentication: Literal["none", "header", "basic", "bearer", "query", "oauth2"] = param(
         "none",
         title="Authentication",
         description="header: a header such as X-API-Key; basic: user and password; bearer: a token; "
-        "query: a parameter added to the URL. Credentials are only sent to the URL's own host.",
+        "query: a parameter added to the URL; oauth2: a connected OAuth2 account's access token, refreshed "
+        "when it expires or is refused. Credentials are only sent to the URL's own host.",
         no_expressions=True,
     )
     query: list[NameValue] = param(default_factory=list, title="Query parameters")
@@ -187,11 +190,15 @@ class HttpRequestParameters(Parameters):
 
 @dataclass(frozen=True)
 class _Auth:
-    """What a credential adds to requests on its own origin, and the strings never to show."""
+    """What a credential adds to requests on its own origin, and the strings never to show.
+
+    ``renew``, for OAuth2, gives the auth to retry with when the origin answers 401.
+    """
 
     headers: Mapping[str, str]
     query: Mapping[str, str]
     secrets: tuple[str, ...]
+    renew: Callable[[], _Auth] | None = None
 
 
 NO_AUTH = _Auth({}, {}, ())
@@ -262,7 +269,14 @@ def _auth(ctx: Context, kind: str) -> _Auth:
     if kind == "query":
         query = _credential_fields(ctx, kind)
         return _Auth({}, {query.name: query.value}, (query.value, quote(query.value, safe=""), quote_plus(query.value)))
+    if kind == "oauth2":
+        return _oauth2_auth(ctx)
     return NO_AUTH
+
+
+def _oauth2_auth(ctx: Context, refused: str | None = None) -> _Auth:
+    token = oauth2_access_token(ctx, AUTH_TYPES["oauth2"], refused=refused)
+    return _Auth({"Authorization": f"Bearer {token}"}, {}, (token,), renew=lambda: _oauth2_auth(ctx, token))
 
 
 def _redact(text: str, secrets: tuple[str, ...]) -> str:
@@ -430,6 +444,14 @@ class _ItemRequest:
         raise self._fail(f"{self.url} redirected more than {MAX_REDIRECTS} times", "Check the URL.")
 
     def _send(self, url: httpx.URL, query: httpx.QueryParams) -> httpx.Response:
+        """One page; sent once more with a renewed credential when its own origin refuses the current one (401)."""
+        response = self._send_with_retries(url, query)
+        if response.status_code == 401 and self.auth.renew is not None and _origin(response.url) == self.origin:
+            self.auth = self.auth.renew()
+            response = self._send_with_retries(url, query)
+        return response
+
+    def _send_with_retries(self, url: httpx.URL, query: httpx.QueryParams) -> httpx.Response:
         """One page: retried on 429/5xx when asked, each try rebuilt with the time left."""
         params = self.params
         tries = params.max_tries if params.retry_on_status else 1
@@ -617,5 +639,8 @@ class HttpRequestNode(Node):
                 kind = params.authentication
                 if kind not in auths:
                     auths[kind] = _auth(ctx, kind)
-                produced.extend(_ItemRequest(ctx, client, params, item, index, auths[kind]).run())
+                request = _ItemRequest(ctx, client, params, item, index, auths[kind])
+                produced.extend(request.run())
+                # A token renewed for this item serves the next ones too.
+                auths[kind] = request.auth
         return [produced]

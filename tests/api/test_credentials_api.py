@@ -78,7 +78,7 @@ def test_updating_some_fields_keeps_the_others(client: TestClient) -> None:
 
     assert response.status_code == 200
     stored = credentials.get_credential(created["id"], credentials_owner(created["owner_id"]))
-    assert credentials._open(stored) == {"name": "X-Key", "value": SECRET}
+    assert credentials.open_data(stored) == {"name": "X-Key", "value": SECRET}
 
 
 def credentials_owner(user_id: str):  # type: ignore[no-untyped-def]
@@ -133,3 +133,34 @@ def test_a_tampered_credential_is_reported_not_decrypted(client: TestClient) -> 
 
     assert response.status_code == 400
     assert "tampered" in response.json()["error"]["message"]
+
+
+def test_deleting_a_credential_a_workflow_selects_is_refused_with_409_naming_it(client: TestClient) -> None:
+    _, builder = headers(Role.BUILDER)
+    created = create(client, builder)
+    node = {
+        "id": "call",
+        "name": "Call",
+        "type": "http.request",
+        "position": [240, 0],
+        "parameters": {"url": "http://127.0.0.1:9/", "authentication": "header"},
+        "credentials": {"http_header_auth": {"id": created["id"], "name": "Billing API"}},
+    }
+    graph = {
+        "name": "Invoices",
+        "nodes": [
+            {"id": "start", "name": "Start", "type": "trigger.manual", "position": [0, 0], "parameters": {}},
+            node,
+        ],
+        "connections": {"Start": {"main": [[{"node": "Call", "type": "main", "index": 0}]]}},
+    }
+    workflow = client.post("/api/v1/workflows", json=graph, headers=builder)
+    assert workflow.status_code == 201, workflow.text
+
+    refused = client.delete(f"/api/v1/credentials/{created['id']}", headers=builder)
+    assert refused.status_code == 409
+    assert "'Invoices'" in refused.json()["error"]["message"]
+    assert client.get(f"/api/v1/credentials/{created['id']}", headers=builder).status_code == 200
+
+    assert client.delete(f"/api/v1/workflows/{workflow.json()['id']}", headers=builder).status_code == 204
+    assert client.delete(f"/api/v1/credentials/{created['id']}", headers=builder).status_code == 204

@@ -6,7 +6,15 @@ import base64
 
 import pytest
 
-from hitl_studio.credentials.crypto import DecryptionError, Keyring, decrypt, encrypt, stored_key_id
+from hitl_studio.credentials.crypto import (
+    DecryptionError,
+    Keyring,
+    Tampered,
+    UnknownKey,
+    decrypt,
+    encrypt,
+    stored_key_id,
+)
 
 OLD = "an-old-secret-key-that-is-long-enough-0001"
 NEW = "a-new-secret-key-that-is-long-enough-00002"
@@ -50,3 +58,18 @@ def test_previous_keys_still_open_old_values_and_unknown_keys_are_named() -> Non
     assert decrypt(rotated, old_value) == {"v": "old"}
     with pytest.raises(DecryptionError, match="neither HITL_SECRET_KEY nor in HITL_SECRET_KEY_PREVIOUS"):
         decrypt(Keyring.from_secrets(NEW), old_value)
+
+
+def test_a_value_whose_key_id_was_edited_is_tampered_not_a_wrong_key() -> None:
+    ring = Keyring.from_secrets(NEW, (OLD,))
+    sealed = encrypt(ring, {"token": "s3cret"})
+    _, _, body = sealed.split(":", 2)
+    old_id = Keyring.from_secrets(OLD).current_id
+
+    with pytest.raises(Tampered, match="tampered"):
+        decrypt(ring, f"v1:{old_id}:{body}")  # the key id is authenticated with the value
+    with pytest.raises(Tampered, match="its row records key"):
+        decrypt(ring, sealed, expected_key_id=old_id)
+    with pytest.raises(UnknownKey) as unknown:
+        decrypt(Keyring.from_secrets(OLD), sealed, expected_key_id=ring.current_id)
+    assert unknown.value.key_id == ring.current_id
