@@ -75,7 +75,7 @@ def owner(browser, studio: Studio, tmp_path_factory: pytest.TempPathFactory) -> 
     expect(tab.get_by_text("Use at least 8 characters.")).to_be_visible()
     tab.get_by_test_id("setup-password").fill(studio.admin_password)
     tab.get_by_test_id("setup-submit").click()
-    expect(tab).to_have_url(re.compile(r"/users$"))
+    expect(tab).to_have_url(re.compile(r"/workflows$"))
     expect(tab.get_by_test_id("current-user")).to_have_text(studio.admin_email)
     context.close()
     return studio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import httpx
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The first start installs the frontend with npm and compiles it; later ones take seconds.
 START_TIMEOUT_SECONDS = 420
+START_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def _wait_until_up(process: subprocess.Popen[bytes], studio: Studio) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the studio did not answer {pending[0]} in time:\n{studio.log_tail()}")
         try:
-            if httpx.get(pending[0], timeout=5).status_code == 200:
+            if httpx.get(pending[0], timeout=5, follow_redirects=True).status_code == 200:
                 pending.pop(0)
                 continue
         except httpx.HTTPError:
@@ -60,7 +62,9 @@ def _wait_until_up(process: subprocess.Popen[bytes], studio: Studio) -> None:
 @contextmanager
 def running_studio(data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Studio]:
     """Migrate a fresh database in ``data_dir`` and serve the studio until the block ends."""
-    frontend_port, backend_port = free_port(), free_port()
+    # Production mode on one port: no hot reload (a file edited during the run cannot restart the
+    # studio under a test), the same build users get, and a start of ~15 s once npm has installed.
+    port = free_port()
     venv_bin = Path(sys.executable).parent
     env = {
         key: value
@@ -72,37 +76,71 @@ def running_studio(data_dir: Path, log_path: Path, extra_env: dict[str, str] | N
             "PATH": f"{venv_bin}{os.pathsep}{env.get('PATH', '')}",
             "REFLEX_USE_NPM": "1",
             "HITL_DATA_DIR": str(data_dir),
-            "HITL_FRONTEND_PORT": str(frontend_port),
-            "HITL_BACKEND_PORT": str(backend_port),
+            "HITL_FRONTEND_PORT": str(port),
+            "HITL_BACKEND_PORT": str(port),
             **(extra_env or {}),
         }
     )
+    # Two checkouts' test runs at once each need their own compiled frontend.
+    if web_dir := os.environ.get("HITL_TEST_WEB_WORKDIR"):
+        env["REFLEX_WEB_WORKDIR"] = web_dir
     subprocess.run(
         [sys.executable, "-m", "hitl_studio", "migrate"], cwd=REPO_ROOT, env=env, check=True, capture_output=True
     )
     studio = Studio(
-        url=f"http://localhost:{frontend_port}",
-        api_url=f"http://localhost:{backend_port}",
+        url=f"http://localhost:{port}",
+        api_url=f"http://localhost:{port}",
         admin_email="admin@example.com",
         admin_password="correct-horse-battery",
         log_path=log_path,
     )
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(venv_bin / "reflex"), "run", "--loglevel", "info"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [
+        str(venv_bin / "reflex"),
+        *("run", "--env", "prod", "--single-port", "--frontend-port", str(port), "--backend-port", str(port)),
+        *("--loglevel", "info"),
+    ]
+    for attempt in range(1, START_ATTEMPTS + 1):
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             _wait_until_up(process, studio)
-            yield studio
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            break
+        except RuntimeError:
+            _stop(process)
+            # The production build pre-renders pages with a fixed timeout, which a busy machine can miss.
+            if attempt == START_ATTEMPTS or "Prerender" not in log_path.read_text(errors="replace"):
+                raise
+    try:
+        yield studio
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it may have exited on its own (a failed start)
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def admin_token(studio: Studio) -> str:
+    response = httpx.post(
+        f"{studio.api_url}/api/v1/auth/login", json={"email": studio.admin_email, "password": studio.admin_password}
+    )
+    response.raise_for_status()
+    return response.json()["token"]
+
+
+def ensure_user(studio: Studio, email: str, password: str, role: str) -> None:
+    """Create the user through the API unless an earlier test already did."""
+    response = httpx.post(
+        f"{studio.api_url}/api/v1/users",
+        json={"email": email, "password": password, "role": role, "name": email.split("@")[0]},
+        headers={"Authorization": f"Bearer {admin_token(studio)}"},
+    )
+    assert response.status_code in (201, 409), response.text

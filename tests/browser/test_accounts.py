@@ -46,8 +46,10 @@ def test_admin_adds_a_user_creates_an_api_key_and_logs_out(
     page: Page, studio: Studio, screenshot_dir: Path | None
 ) -> None:
     sign_in(page, studio.admin_email, studio.admin_password)
-    expect(page).to_have_url(re.compile(r"/users$"))
+    expect(page).to_have_url(re.compile(r"/workflows$"))
     expect(page.get_by_test_id("current-user")).to_have_text(studio.admin_email)
+    page.get_by_test_id("nav-users").click()
+    expect(page).to_have_url(re.compile(r"/users$"))
 
     page.get_by_test_id("add-user").click()
     page.get_by_test_id("user-email").fill("not-an-email")
@@ -96,11 +98,11 @@ def test_admin_adds_a_user_creates_an_api_key_and_logs_out(
 
 def test_an_approver_sees_no_admin_pages(page: Page, studio: Studio) -> None:
     sign_in(page, "ana@example.com", "ana-password-1")
-    expect(page).to_have_url(re.compile(r"/api-keys$"))
+    expect(page).to_have_url(re.compile(r"/approvals$"))
     expect(page.get_by_test_id("current-user")).to_have_text("Ana Approver")
     expect(page.get_by_test_id("nav-users")).to_have_count(0)
     page.goto("/users")
-    expect(page).to_have_url(re.compile(r"/api-keys$"))
+    expect(page).to_have_url(re.compile(r"/approvals$"))
     expect(page.get_by_text("That page is not available to your role.")).to_be_visible()
 
 

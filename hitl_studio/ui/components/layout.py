@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from hitl_studio.auth.roles import Permission, allowed
+from hitl_studio.models.users import Role
 from hitl_studio.ui.state.session import SessionState
 
 
@@ -15,16 +17,25 @@ class NavItem:
     href: str
     icon: str
     admin_only: bool = False
+    permission: Permission | None = None
+    """Shown only to roles that carry this permission (for pages beyond admins, e.g. builders too)."""
 
 
 NAV_ITEMS = (
+    NavItem("Workflows", "/workflows", "workflow"),
+    NavItem("Executions", "/executions", "history"),
+    NavItem("Approvals", "/approvals", "inbox"),
     NavItem("Users", "/users", "users", admin_only=True),
     NavItem("API keys", "/api-keys", "key-round"),
+    NavItem("Credentials", "/credentials", "lock-keyhole", permission=Permission.MANAGE_CREDENTIALS),
+    NavItem("Audit log", "/audit", "scroll-text", admin_only=True),
+    NavItem("Settings", "/settings", "settings"),
 )
 
 
 def _nav_link(item: NavItem) -> rx.Component:
-    active = SessionState.router.url.path == item.href
+    # A detail page (/executions/<id>) keeps its list's entry lit.
+    active = (SessionState.current_path == item.href) | SessionState.current_path.startswith(item.href + "/")
     link = rx.link(
         rx.hstack(rx.icon(item.icon, size=16), rx.text(item.label, size="2"), align="center", spacing="2"),
         href=item.href,
@@ -39,6 +50,9 @@ def _nav_link(item: NavItem) -> rx.Component:
         width="100%",
         data_testid=f"nav-{item.href.strip('/')}",
     )
+    if item.permission is not None:
+        roles = [role.value for role in Role if allowed(role, item.permission)]
+        return rx.cond(rx.Var.create(roles).contains(SessionState.user_role), link, rx.fragment())
     return rx.cond(SessionState.is_admin, link, rx.fragment()) if item.admin_only else link
 
 

@@ -12,6 +12,7 @@ from hitl_studio.auth.roles import Permission
 from hitl_studio.models.users import Role, User
 from hitl_studio.services import users
 from hitl_studio.services.errors import ServiceError
+from hitl_studio.ui.components.groups import groups_panel
 from hitl_studio.ui.components.layout import app_page, form_field
 from hitl_studio.ui.state.session import NotSignedIn, SessionState
 
@@ -205,8 +206,7 @@ def _user_row(row: UserRow) -> rx.Component:
 
 
 def users_page() -> rx.Component:
-    return app_page(
-        "Users",
+    people = rx.fragment(
         rx.text(
             "Admins manage everything; builders edit and run workflows; approvers answer approvals; viewers look.",
             color_scheme="gray",
@@ -226,6 +226,19 @@ def users_page() -> rx.Component:
             rx.table.body(rx.foreach(UsersState.rows, _user_row)),
             variant="surface",
             width="100%",
+        ),
+    )
+    return app_page(
+        "Users",
+        rx.tabs.root(
+            rx.tabs.list(
+                rx.tabs.trigger("People", value="people", data_testid="tab-people"),
+                rx.tabs.trigger("Groups", value="groups", data_testid="tab-groups"),
+                margin_bottom="1em",
+            ),
+            rx.tabs.content(people, value="people"),
+            rx.tabs.content(groups_panel(), value="groups"),
+            default_value="people",
         ),
         actions=_create_dialog(),
     )

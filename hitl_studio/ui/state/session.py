@@ -15,8 +15,8 @@ SESSION_COOKIE = "hitl_session"
 
 
 def home_for(role: str) -> str:
-    """The first page a role sees after signing in."""
-    return "/users" if role == Role.ADMIN else "/api-keys"
+    """The first page a role sees after signing in: approvers their inbox, everyone else the workflows."""
+    return "/approvals" if role == Role.APPROVER else "/workflows"
 
 
 class NotSignedIn(Exception):
@@ -76,8 +76,13 @@ class SessionState(rx.State):
             raise PermissionError(f"Your role ({user.role}) cannot do this; ask an admin.")
         return user
 
+    @rx.var
+    def current_path(self) -> str:
+        """The page's path without the trailing slash a production build's static pages add."""
+        return self.router.url.path.rstrip("/") or "/"
+
     def login_redirect(self) -> rx.event.EventSpec:
-        path = self.router.url.path or "/"
+        path = self.current_path
         target = "/login" if path in ("/", "/login") else f"/login?next={path}"
         return rx.redirect(target)
 

@@ -1,0 +1,401 @@
+// The workflow canvas: React Flow, wrapped for HITL Studio's Reflex editor.
+//
+// The browser keeps its own copy of nodes and edges and applies drags and
+// selection locally; Python hears only finished actions (nodes moved on drag
+// stop, connect, delete, select, drop from the palette, copy/paste, undo/redo,
+// sticky-note edits). The graph prop changes only when the workflow's
+// structure changes (its `version` goes up); run statuses arrive in their own
+// prop and reach the cards through a context, so a status tick never re-sends
+// or re-renders the node list. See docs/ARCHITECTURE.md, "Studio".
+import React, { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+import {
+  Background,
+  Controls,
+  Handle,
+  MiniMap,
+  NodeResizer,
+  Position,
+  ReactFlow,
+  ReactFlowProvider,
+  applyEdgeChanges,
+  applyNodeChanges,
+  useReactFlow,
+} from "@xyflow/react";
+import { DynamicIcon } from "lucide-react/dynamic";
+
+const NODE_MIME = "application/x-hitl-node";
+// Fitting never zooms in past 100 %: a new workflow's single node stays card-sized.
+const FIT_OPTIONS = { padding: 0.2, maxZoom: 1 };
+const StatusContext = createContext({});
+const HandlersContext = createContext({});
+
+const STATUS_COLOURS = {
+  running: "var(--blue-9)",
+  succeeded: "var(--green-9)",
+  failed: "var(--red-9)",
+  waiting: "var(--amber-9)",
+  queued: "var(--gray-8)",
+  pinned: "var(--violet-9)",
+};
+
+function handleTop(index, count) {
+  return `${((index + 1) * 100) / (count + 1)}%`;
+}
+
+function WorkflowNode({ id, data, selected }) {
+  const status = useContext(StatusContext)[id];
+  const state = status ? status.status : data.pinned ? "pinned" : "idle";
+  const ring = STATUS_COLOURS[state] || (data.problem ? "var(--red-7)" : selected ? "var(--accent-9)" : "var(--gray-7)");
+  const height = Math.max(64, 26 * Math.max(data.inputs.length, data.outputs.length) + 12);
+  const labelled = data.outputs.length > 1;
+  return (
+    <div
+      className="hitl-node"
+      data-testid={`canvas-node-${data.name}`}
+      data-status={state}
+      title={data.problem || data.description}
+      style={{
+        width: 200,
+        height,
+        display: "flex",
+        alignItems: "center",
+        gap: 10,
+        padding: "8px 12px",
+        borderRadius: data.trigger ? "28px 8px 8px 28px" : 8,
+        border: `2px solid ${ring}`,
+        boxShadow: selected ? "0 0 0 3px var(--accent-a5)" : "0 1px 3px var(--black-a3)",
+        background: "var(--color-panel-solid)",
+        color: "var(--gray-12)",
+        opacity: data.disabled ? 0.5 : 1,
+        fontFamily: "var(--default-font-family)",
+        position: "relative",
+      }}
+    >
+      {data.inputs.map((label, index) => (
+        <Handle
+          key={`in-${index}`}
+          type="target"
+          position={Position.Left}
+          id={`in-${index}`}
+          style={{ top: handleTop(index, data.inputs.length), width: 10, height: 10, background: "var(--gray-9)" }}
+          title={label}
+        />
+      ))}
+      <div style={{ flex: "none", color: "var(--accent-11)", display: "flex" }}>
+        <DynamicIcon name={data.icon || "box"} size={22} />
+      </div>
+      <div style={{ minWidth: 0, flex: 1 }}>
+        <div style={{ fontWeight: 600, fontSize: 13, overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+          {data.name}
+        </div>
+        <div style={{ fontSize: 11, color: "var(--gray-11)", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+          {data.subtitle || data.label}
+        </div>
+        {status && status.message ? (
+          <div style={{ fontSize: 11, color: "var(--red-11)", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
+            {status.message}
+          </div>
+        ) : null}
+      </div>
+      {status ? (
+        <div
+          data-testid={`node-status-${data.name}`}
+          style={{ position: "absolute", top: -10, right: 8, fontSize: 10, padding: "1px 6px", borderRadius: 8, color: "white", background: ring }}
+        >
+          {state}
+          {status.total !== undefined && status.total !== null ? ` · ${status.total}` : ""}
+        </div>
+      ) : null}
+      {data.outputs.map((label, index) => (
+        <React.Fragment key={`out-${index}`}>
+          <Handle
+            type="source"
+            position={Position.Right}
+            id={`out-${index}`}
+            style={{
+              top: handleTop(index, data.outputs.length),
+              width: 10,
+              height: 10,
+              background: label === "error" ? "var(--red-9)" : "var(--gray-9)",
+            }}
+            title={label}
+          />
+          {labelled ? (
+            <div
+              style={{
+                position: "absolute",
+                right: -6,
+                top: handleTop(index, data.outputs.length),
+                transform: "translate(100%, -120%)",
+                fontSize: 10,
+                color: "var(--gray-11)",
+                pointerEvents: "none",
+                whiteSpace: "nowrap",
+              }}
+            >
+              {label}
+            </div>
+          ) : null}
+        </React.Fragment>
+      ))}
+    </div>
+  );
+}
+
+function StickyNote({ id, data, selected }) {
+  const handlers = useContext(HandlersContext);
+  const [text, setText] = useState(data.text);
+  useEffect(() => setText(data.text), [data.text]);
+  const save = (width, height) => handlers.noteChanged({ id, text, width, height });
+  return (
+    <>
+      <NodeResizer
+        isVisible={selected && !handlers.readOnly}
+        minWidth={160}
+        minHeight={80}
+        onResizeEnd={(_event, params) => save(Math.round(params.width), Math.round(params.height))}
+      />
+      <textarea
+        className="nodrag nowheel"
+        data-testid="sticky-note-text"
+        value={text}
+        readOnly={handlers.readOnly}
+        placeholder="Write a note…"
+        onChange={(event) => setText(event.target.value)}
+        onBlur={() => {
+          if (text !== data.text) save(data.width, data.height);
+        }}
+        style={{
+          width: "100%",
+          height: "100%",
+          resize: "none",
+          border: "none",
+          outline: "none",
+          padding: 10,
+          borderRadius: 6,
+          background: "var(--amber-3)",
+          color: "var(--gray-12)",
+          fontFamily: "var(--default-font-family)",
+          fontSize: 13,
+          boxShadow: selected ? "0 0 0 2px var(--amber-8)" : "0 1px 3px var(--black-a3)",
+        }}
+      />
+    </>
+  );
+}
+
+const NODE_TYPES = { workflow: memo(WorkflowNode), sticky: memo(StickyNote) };
+
+function toNodes(graph, previous) {
+  const selected = new Set((previous || []).filter((node) => node.selected).map((node) => node.id));
+  const nodes = (graph.nodes || []).map((node) => ({
+    id: node.id,
+    type: "workflow",
+    position: { x: node.x, y: node.y },
+    data: node,
+    selected: selected.has(node.id),
+  }));
+  const notes = (graph.notes || []).map((note) => ({
+    id: note.id,
+    type: "sticky",
+    position: { x: note.x, y: note.y },
+    width: note.width,
+    height: note.height,
+    zIndex: -1,
+    data: note,
+    selected: selected.has(note.id),
+  }));
+  return [...notes, ...nodes];
+}
+
+function toEdges(graph, previous) {
+  const selected = new Set((previous || []).filter((edge) => edge.selected).map((edge) => edge.id));
+  return (graph.edges || []).map((edge) => ({ ...edge, selected: selected.has(edge.id) }));
+}
+
+function isTyping(target) {
+  if (!target) return false;
+  const tag = target.tagName;
+  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+}
+
+function Canvas(props) {
+  const { graph, statuses, readOnly, colorMode } = props;
+  const flow = useReactFlow();
+  const [nodes, setNodes] = useState(() => toNodes(graph));
+  const [edges, setEdges] = useState(() => toEdges(graph));
+  const selection = useRef({ key: "", ids: [] });
+  const fitted = useRef(graph.fit_key);
+  const call = (name, ...args) => {
+    if (typeof props[name] === "function") props[name](...args);
+  };
+
+  useEffect(() => {
+    setNodes((previous) => toNodes(graph, previous));
+    setEdges((previous) => toEdges(graph, previous));
+    if (graph.fit_key !== fitted.current) {
+      fitted.current = graph.fit_key;
+      window.requestAnimationFrame(() => flow.fitView(FIT_OPTIONS));
+    }
+  }, [graph.version]);
+
+  const onNodesChange = useCallback((changes) => setNodes((current) => applyNodeChanges(changes, current)), []);
+  const onEdgesChange = useCallback((changes) => setEdges((current) => applyEdgeChanges(changes, current)), []);
+
+  const onNodeDragStop = useCallback(
+    (_event, _node, dragged) => {
+      call(
+        "onNodesMoved",
+        dragged.map((node) => ({ id: node.id, x: Math.round(node.position.x), y: Math.round(node.position.y) })),
+      );
+    },
+    [props.onNodesMoved],
+  );
+
+  const onSelectionChange = useCallback(
+    ({ nodes: picked, edges: pickedEdges }) => {
+      const ids = picked.map((node) => node.id);
+      const key = ids.join(",") + "|" + pickedEdges.map((edge) => edge.id).join(",");
+      if (key === selection.current.key) return;
+      selection.current = { key, ids };
+      call("onSelect", ids);
+    },
+    [props.onSelect],
+  );
+
+  const onConnect = useCallback(
+    (connection) => {
+      call("onConnectNodes", {
+        source: connection.source,
+        sourceHandle: connection.sourceHandle || "out-0",
+        target: connection.target,
+        targetHandle: connection.targetHandle || "in-0",
+      });
+    },
+    [props.onConnectNodes],
+  );
+
+  const isValidConnection = useCallback(
+    (connection) =>
+      connection.source !== connection.target &&
+      !edges.some(
+        (edge) =>
+          edge.source === connection.source &&
+          edge.target === connection.target &&
+          edge.sourceHandle === connection.sourceHandle &&
+          edge.targetHandle === connection.targetHandle,
+      ),
+    [edges],
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: gone, edges: goneEdges }) => {
+      call("onDeleteElements", { nodes: gone.map((node) => node.id), edges: goneEdges.map((edge) => edge.id) });
+    },
+    [props.onDeleteElements],
+  );
+
+  const onDragOver = useCallback((event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+  }, []);
+
+  const onDrop = useCallback(
+    (event) => {
+      event.preventDefault();
+      const type = event.dataTransfer.getData(NODE_MIME);
+      if (!type || readOnly) return;
+      const point = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+      call("onDropNode", { type, x: Math.round(point.x - 100), y: Math.round(point.y - 32) });
+    },
+    [props.onDropNode, readOnly],
+  );
+
+  useEffect(() => {
+    const onKey = (event) => {
+      if (isTyping(event.target) || readOnly) return;
+      const mod = event.ctrlKey || event.metaKey;
+      if (!mod) return;
+      const key = event.key.toLowerCase();
+      if (key === "c") call("onCopyNodes", selection.current.ids);
+      else if (key === "v") call("onPasteNodes");
+      else if (key === "z" && event.shiftKey) call("onRedo");
+      else if (key === "z") call("onUndo");
+      else if (key === "y") call("onRedo");
+      else return;
+      event.preventDefault();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [props.onCopyNodes, props.onPasteNodes, props.onUndo, props.onRedo, readOnly]);
+
+  const shownEdges = useMemo(
+    () =>
+      edges.map((edge) => {
+        const status = statuses ? statuses[edge.source] : undefined;
+        const output = Number(String(edge.sourceHandle || "out-0").slice(4));
+        const count = status && status.items ? status.items[output] : undefined;
+        if (count === undefined || count === null) return edge;
+        return {
+          ...edge,
+          label: `${count} item${count === 1 ? "" : "s"}`,
+          labelStyle: { fontSize: 11, fill: "var(--gray-12)" },
+          labelBgStyle: { fill: "var(--color-panel-solid)" },
+          style: { stroke: count > 0 ? "var(--green-9)" : "var(--gray-8)", strokeWidth: 2 },
+        };
+      }),
+    [edges, statuses],
+  );
+
+  const handlers = useMemo(
+    () => ({ readOnly, noteChanged: (change) => call("onNoteChange", change) }),
+    [readOnly, props.onNoteChange],
+  );
+
+  return (
+    <HandlersContext.Provider value={handlers}>
+      <StatusContext.Provider value={statuses || {}}>
+        <ReactFlow
+          nodes={nodes}
+          edges={shownEdges}
+          nodeTypes={NODE_TYPES}
+          onNodesChange={onNodesChange}
+          onEdgesChange={onEdgesChange}
+          onNodeDragStop={onNodeDragStop}
+          onSelectionChange={onSelectionChange}
+          onConnect={onConnect}
+          isValidConnection={isValidConnection}
+          onDelete={onDelete}
+          onDragOver={onDragOver}
+          onDrop={onDrop}
+          onNodeDoubleClick={(_event, node) => call("onOpenNode", node.id)}
+          nodesDraggable={!readOnly}
+          nodesConnectable={!readOnly}
+          deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
+          multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+          colorMode={colorMode === "dark" ? "dark" : "light"}
+          defaultEdgeOptions={{ type: "smoothstep" }}
+          minZoom={0.1}
+          maxZoom={2}
+          fitView
+          fitViewOptions={FIT_OPTIONS}
+          proOptions={{ hideAttribution: true }}
+        >
+          <Background gap={20} />
+          <Controls showInteractive={false} />
+          <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        </ReactFlow>
+      </StatusContext.Provider>
+    </HandlersContext.Provider>
+  );
+}
+
+export function FlowCanvas(props) {
+  return (
+    <div data-testid="flow-canvas" style={{ width: "100%", height: "100%" }}>
+      <ReactFlowProvider>
+        <Canvas {...props} />
+      </ReactFlowProvider>
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+"""Live screens: the event bus relayed into Reflex state by background tasks.
+
+A page that shows something changing (a run on the canvas, the approvals
+inbox) starts one background event per browser tab. It reads the bus in
+batches, so a burst of step events becomes one state update (one websocket
+message) instead of one per step, and it ends when the tab's websocket is
+gone, so closed tabs leave no task behind. Events are only hints: the page
+re-reads the database when it needs the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import reflex as rx
+
+from hitl_studio.events import get_bus
+
+BATCH_SECONDS = 0.1
+"""How long to gather events after the first one of a batch (≤ the 300 ms status target)."""
+IDLE_CHECK_SECONDS = 1.0
+"""How often a quiet stream checks that its tab is still connected."""
+MAX_LIVE_TABS = 256
+"""Blocking bus reads in flight at once: one per open live tab, beyond which tabs wait their turn."""
+
+_T = TypeVar("_T")
+
+# Each live tab spends most of its time blocked in a bus read. On the loop's default pool
+# (cores + 4 threads) a handful of open tabs would starve everything else that runs in
+# threads, so the reads get a pool of their own; idle threads cost only their stack.
+_bus_readers = ThreadPoolExecutor(max_workers=MAX_LIVE_TABS, thread_name_prefix="hitl-live")
+
+
+async def _in_reader_thread(call: Callable[..., _T], *args: Any) -> _T:
+    return await asyncio.get_running_loop().run_in_executor(_bus_readers, call, *args)
+
+
+def tab_connected(client_token: str) -> bool:
+    """Whether the browser tab with this Reflex client token still has a websocket."""
+    from reflex.utils.prerequisites import get_and_validate_app
+
+    namespace = get_and_validate_app().app.event_namespace
+    return namespace is not None and client_token in namespace.token_to_sid
+
+
+async def event_batches(client_token: str) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yield lists of bus events until the tab with ``client_token`` disconnects.
+
+    Each list holds every event that arrived within :data:`BATCH_SECONDS` of the
+    first one. Reading blocks a thread of a pool kept for these reads, never the
+    event loop nor the loop's default pool.
+    """
+    subscription = await _in_reader_thread(get_bus().subscribe)
+    try:
+        while tab_connected(client_token):
+            first = await _in_reader_thread(subscription.get, IDLE_CHECK_SECONDS)
+            if first is None:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + BATCH_SECONDS
+            while (left := deadline - time.monotonic()) > 0:
+                event = await _in_reader_thread(subscription.get, left)
+                if event is None:
+                    break
+                batch.append(event)
+            yield batch
+    finally:
+        # Closed inline, not in a thread: awaiting here would leave the generator running while
+        # ``aclose()`` runs (a cancelled task), which Python refuses.
+        subscription.close()
+
+
+def client_token(state: rx.State) -> str:
+    """The tab's token, the key :func:`tab_connected` looks up."""
+    return state.router.session.client_token
