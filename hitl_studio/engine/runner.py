@@ -204,6 +204,7 @@ class Runner:
         self._pinned: dict[str, list[Item]] = {}
         self._steps: list[Step] = []
         self._responded = False
+        self._stop_after: str | None = None
 
     @property
     def responded(self) -> bool:
@@ -217,6 +218,7 @@ class Runner:
         *,
         pinned: Mapping[str, list[Item]] | None = None,
         prior_outputs: Mapping[str, list[list[Item]]] | None = None,
+        stop_after: str | None = None,
     ) -> RunResult:
         """Run from ``start_node``.
 
@@ -226,9 +228,14 @@ class Runner:
             items: The trigger's data.
             pinned: Node name → items used instead of running that node.
             prior_outputs: Outputs of an earlier run, reused for the nodes upstream of ``start_node``.
+            stop_after: Run nothing downstream of this node ("run one node" in the editor: the
+                start node itself, so its parameters can be tried without running the rest).
         """
         if start_node not in self.graph.nodes:
             raise ValueError(f"there is no node named {start_node!r} in this workflow")
+        if stop_after is not None and stop_after not in self.graph.nodes:
+            raise ValueError(f"there is no node named {stop_after!r} in this workflow")
+        self._stop_after = stop_after
         self._pinned = dict(pinned or {})
         if prior_outputs:
             self.last_outputs.update({name: list(outputs) for name, outputs in prior_outputs.items()})
@@ -451,6 +458,8 @@ class Runner:
         self._steps.append(step)
         if self._hooks is not None:
             self._hooks.node_finished(step)
+        if spec.name == self._stop_after:
+            return
         for output_index in range(len(outputs) - 1, -1, -1):
             produced = outputs[output_index]
             if not produced:
@@ -488,6 +497,7 @@ class Runner:
             "run_counts": self._run_counts,
             "outputs": {name: _items_json(outputs) for name, outputs in self.last_outputs.items()},
             "pinned": {name: [item.to_dict() for item in items] for name, items in self._pinned.items()},
+            "stop_after": self._stop_after,
         }
 
     def _load_frontier(self, frontier: Mapping[str, Any]) -> None:
@@ -504,3 +514,4 @@ class Runner:
         self._pinned = {
             name: [Item.from_dict(item) for item in items] for name, items in frontier.get("pinned", {}).items()
         }
+        self._stop_after = frontier.get("stop_after")

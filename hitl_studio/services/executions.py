@@ -209,6 +209,8 @@ class StartOptions:
     version: int | None = None
     pinned: Mapping[str, list[dict[str, Any]]] | None = None
     reuse_execution_id: str | None = None
+    only_start_node: bool = False
+    """Run the start node alone: nothing downstream of it runs (the editor's "Run this node")."""
     extra: Mapping[str, Any] | None = None
 
 
@@ -244,6 +246,7 @@ def create_execution(workflow_id: str, items: list[dict[str, Any]], options: Sta
                 "items": items,
                 "pinned": dict(options.pinned or {}),
                 "reuse_execution_id": options.reuse_execution_id,
+                "stop_after": start if options.only_start_node else None,
                 "notify": options.notify,
                 **dict(options.extra or {}),
             },
@@ -512,6 +515,7 @@ def _run(execution_id: str) -> RunResult | None:
             _items_from(data.get("items") or []),
             pinned={name: _items_from(items) for name, items in (data.get("pinned") or {}).items()},
             prior_outputs=prior,
+            stop_after=data.get("stop_after"),
         )
     except Exception as err:
         logger.exception("run %s crashed", execution_id)
@@ -821,6 +825,8 @@ def retry_execution(execution_id: str, *, actor: User | None = None) -> Executio
             actor=actor,
             retry_of_id=original.id,
             pinned=data.get("pinned"),
+            reuse_execution_id=data.get("reuse_execution_id"),
+            only_start_node=bool(data.get("stop_after")),
         ),
     )
 

@@ -50,12 +50,16 @@ def tab_connected(client_token: str) -> bool:
 async def event_batches(client_token: str) -> AsyncIterator[list[dict[str, Any]]]:
     """Yield lists of bus events until the tab with ``client_token`` disconnects.
 
-    Each list holds every event that arrived within :data:`BATCH_SECONDS` of the
+    The first list is always empty and comes as soon as the subscription
+    exists: the page re-reads the database then, so whatever was published
+    before it listened (a fast run that already ended) is not missed.
+    Each later list holds every event that arrived within :data:`BATCH_SECONDS` of the
     first one. Reading blocks a thread of a pool kept for these reads, never the
     event loop nor the loop's default pool.
     """
     subscription = await _in_reader_thread(get_bus().subscribe)
     try:
+        yield []
         while tab_connected(client_token):
             first = await _in_reader_thread(subscription.get, IDLE_CHECK_SECONDS)
             if first is None:

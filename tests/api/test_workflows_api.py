@@ -379,6 +379,20 @@ def test_a_run_from_a_node_reuses_the_earlier_runs_upstream_output(client: TestC
     assert step_json(again, "Label") == [{"n": 2, "doubled": 4, "label": 5}]
 
 
+def test_running_one_node_runs_nothing_after_it(client: TestClient, builder: Headers) -> None:
+    saved = create(client, builder, doubling_flow())
+    first = finished_run(client, builder, start_run(client, builder, saved["id"], {"items": [{"n": 2}]}))
+
+    body = {"start_node": "Double", "reuse_execution_id": first["id"], "only_start_node": True}
+    one = finished_run(client, builder, start_run(client, builder, saved["id"], body))
+
+    assert one["status"] == "succeeded"
+    assert [step["node"] for step in one["steps"]] == ["Double"]
+    assert step_json(one, "Double") == [{"n": 2, "doubled": 4}]
+    wrong = client.post(f"{API}/{saved['id']}/run", headers=builder, json={"only_start_node": "yes please"})
+    assert "only_start_node" in assert_error(wrong, 422, "invalid_input")["fields"]
+
+
 def test_a_run_with_pinned_data_uses_it_instead_of_running_the_node(client: TestClient, builder: Headers) -> None:
     saved = create(client, builder, doubling_flow())
 

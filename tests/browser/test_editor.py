@@ -257,3 +257,47 @@ def test_a_viewer_sees_the_canvas_read_only(page: Page, studio: Studio) -> None:
     expect(page.get_by_test_id("open-run")).to_have_count(0)
     open_node(page, "Start")
     expect(page.get_by_test_id("node-name")).to_have_attribute("readonly", "")
+
+
+def test_run_this_node_runs_it_alone_on_the_last_runs_data(page: Page, studio: Studio) -> None:
+    def set_node(node_id: str, name: str, x: int, field: str, value: str) -> dict:
+        assignments = [{"name": field, "value": value}]
+        parameters = {"assignments": assignments}
+        return {"id": node_id, "name": name, "type": "core.set", "position": [x, 0], "parameters": parameters}
+
+    response = httpx.post(
+        f"{studio.api_url}/api/v1/workflows",
+        json={
+            "name": "One node at a time",
+            "nodes": [
+                {"id": "n1", "name": "Start", "type": "trigger.manual", "position": [0, 0], "parameters": {}},
+                set_node("n2", "Double", 260, "doubled", "{{ $json.n * 2 }}"),
+                set_node("n3", "Label", 520, "label", "{{ $json.doubled + 1 }}"),
+            ],
+            "connections": {
+                "Start": {"main": [[{"node": "Double", "type": "main", "index": 0}]]},
+                "Double": {"main": [[{"node": "Label", "type": "main", "index": 0}]]},
+            },
+        },
+        headers={"Authorization": f"Bearer {admin_token(studio)}"},
+    )
+    assert response.status_code == 201, response.text
+    sign_in(page, studio.admin_email, studio.admin_password)
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    page.goto(f"/workflows/{response.json()['id']}")
+
+    page.get_by_test_id("open-run").click()
+    page.get_by_test_id("test-items").fill('[{"n": 21}]')
+    page.get_by_test_id("run-workflow").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
+    expect(page.get_by_test_id("node-status-Label")).to_contain_text("succeeded")
+
+    open_node(page, "Double")
+    type_into(page, "param-assignments.0.value", "{{ $json.n * 3 }}")
+    page.get_by_test_id("tab-data").click()
+    page.get_by_test_id("run-node").click()
+
+    expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
+    expect(page.get_by_test_id("node-status-Double")).to_contain_text("succeeded")
+    expect(page.get_by_test_id("node-status-Label")).to_have_count(0)
+    expect(page.get_by_test_id("node-output-table")).to_contain_text("63")

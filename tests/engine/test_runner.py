@@ -277,6 +277,42 @@ def test_run_from_a_node_reuses_upstream_outputs() -> None:
     assert output_json(result, "Use") == [{"n": 41, "total": 42}]
 
 
+def test_stop_after_runs_one_node_and_nothing_downstream() -> None:
+    data = workflow(
+        [MANUAL, set_node("Fetch", live=True), set_node("Use", used=True), set_node("Last", last=True)],
+        [("Start", "Fetch"), ("Fetch", "Use"), ("Use", "Last")],
+    )
+
+    result = run(data, start="Use", prior_outputs={"Fetch": [[Item({"n": 1})]]}, stop_after="Use")
+
+    assert result.status is RunStatus.SUCCEEDED
+    assert [step.node for step in result.steps] == ["Use"]
+    assert output_json(result, "Use") == [{"n": 1, "used": True}]
+    assert "Last" not in result.last_outputs
+
+
+def test_stop_after_survives_a_pause_and_resume(registry: NodeRegistry) -> None:
+    data = workflow(
+        [MANUAL, node("Ask", "tests.pause"), set_node("Yes", ok=True)],
+        [("Start", "Ask"), ("Ask", 0, "Yes")],
+    )
+    paused = run(data, start="Ask", prior_outputs={"Start": [[Item({"id": 1})]]}, stop_after="Ask", registry=registry)
+    frontier = json.loads(json.dumps(paused.frontier))
+
+    fresh = Runner(parse_workflow(data), registry, LocalHost(), execution_id="exec-test")
+    resumed = fresh.resume(frontier, [[Item({"id": 1})], []])
+
+    assert resumed.status is RunStatus.SUCCEEDED
+    assert "Yes" not in resumed.last_outputs
+
+
+def test_stop_after_an_unknown_node_is_refused() -> None:
+    data = workflow([MANUAL, set_node("A", x=1)], [("Start", "A")])
+
+    with pytest.raises(ValueError, match="'Nope'"):
+        run(data, [{}], stop_after="Nope")
+
+
 def test_a_disabled_node_passes_its_items_through() -> None:
     data = workflow(
         [MANUAL, {**set_node("Off", changed=True), "disabled": True}, set_node("On", after=True)],

@@ -27,14 +27,16 @@ def tabs(monkeypatch: pytest.MonkeyPatch, sqlite_database: Settings) -> set[str]
 
 
 async def _first_batch(token: str) -> list[dict[str, Any]]:
+    """The first batch of events after the stream's empty "subscribed" batch."""
     stream = live.event_batches(token)
     try:
+        assert await anext(stream) == []
         return await anext(stream)
     finally:
         await stream.aclose()
 
 
-def test_a_burst_of_events_arrives_as_one_batch(tabs: set[str]) -> None:
+def test_an_empty_batch_says_the_stream_listens_then_a_burst_arrives_as_one_batch(tabs: set[str]) -> None:
     tabs.add("tab-1")
 
     async def scenario() -> list[dict[str, Any]]:
@@ -89,4 +91,4 @@ def test_a_closed_tab_ends_its_stream(tabs: set[str]) -> None:
 
     collected = asyncio.run(scenario())
 
-    assert collected == [[{"type": "run.finished", "id": "r1"}]]
+    assert collected == [[], [{"type": "run.finished", "id": "r1"}]]

@@ -32,6 +32,9 @@ class RunRequest(BaseModel):
     pinned: dict[str, list[dict[str, Any]]] = Field(
         default_factory=dict, description="Node name → items used instead of running that node."
     )
+    only_start_node: bool = Field(
+        default=False, description="With start_node: run that node alone, nothing downstream of it."
+    )
 
 
 @router.post("", status_code=201, summary="Create a workflow (n8n's JSON shape); it starts inactive")
@@ -130,6 +133,7 @@ async def run_workflow(
         actor=user,
         reuse_execution_id=request.reuse_execution_id,
         pinned=request.pinned,
+        only_start_node=request.only_start_node,
     )
     execution = await run_in_threadpool(executions.start_execution, workflow_id, request.items, options)
     return {"execution_id": execution.id, "status": execution.status}

@@ -843,7 +843,7 @@ class EditorState(SessionState):
         chosen = manual or (triggers[0] if triggers else None)
         return chosen["name"] if chosen else None
 
-    async def _start(self, *, start_node: str | None, reuse: str | None):
+    async def _start(self, *, start_node: str | None, reuse: str | None, only: bool = False):
         user = await self._user(Permission.RUN_WORKFLOWS)
         if not isinstance(user, User):
             return user
@@ -864,6 +864,7 @@ class EditorState(SessionState):
             actor=user,
             pinned=document.pinned(self._doc),
             reuse_execution_id=reuse,
+            only_start_node=only,
         )
         try:
             execution = await asyncio.to_thread(executions.start_execution, self.doc_id, items, options)
@@ -883,6 +884,14 @@ class EditorState(SessionState):
         if node is None:
             return rx.toast.info("Select a node first.")
         return await self._start(start_node=node["name"], reuse=self.run_id or None)
+
+    @rx.event
+    async def run_selected_only(self):
+        """Run the selected node alone on the last run's upstream data, to try its parameters."""
+        node = self._selected()
+        if node is None:
+            return rx.toast.info("Select a node first.")
+        return await self._start(start_node=node["name"], reuse=self.run_id or None, only=True)
 
     @rx.event
     def pin_selected(self):
@@ -927,7 +936,9 @@ class EditorState(SessionState):
                     if self.run_id != execution_id:
                         return
                     view = self._view()
-                    changed, settled = run_view.apply_events(view, batch)
+                    # The first, empty batch means "now subscribed": catch up from the database, since a
+                    # quick run may have moved on (or ended) before the relay listened.
+                    changed, settled = run_view.apply_events(view, batch) if batch else (True, True)
                     if not changed:
                         continue
                     if settled:

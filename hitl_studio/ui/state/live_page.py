@@ -25,8 +25,6 @@ from hitl_studio.ui.state.session import NotSignedIn, SessionState
 logger = logging.getLogger(__name__)
 
 Batch = list[dict[str, Any]]
-CATCH_UP_SECONDS = 1.0
-"""When a relay re-reads its page once, after its bus subscription is made."""
 
 
 class LivePageState(SessionState):
@@ -59,18 +57,14 @@ class LivePageState(SessionState):
         batches = live.event_batches(live.client_token(self))
         waiting = asyncio.ensure_future(anext(batches))
         try:
-            # The bus subscription is made inside the first step, a moment after the page loaded its data:
-            # re-read once when it surely exists, so nothing published in between is missed.
-            await asyncio.wait({waiting}, timeout=CATCH_UP_SECONDS)
-            if not await self._still_on(generation, path):
-                return
-            await _guarded(refresh, [], path)
             while True:
                 batch = await waiting
                 if not await self._still_on(generation, path):
                     return
-                events = [event for event in batch if wanted(event)]
-                if events:
+                if not batch:
+                    # Subscribed: re-read once, so nothing published since the page loaded its data is missed.
+                    await _guarded(refresh, [], path)
+                elif events := [event for event in batch if wanted(event)]:
                     await _guarded(refresh, events, path)
                 waiting = asyncio.ensure_future(anext(batches))
         except StopAsyncIteration:
