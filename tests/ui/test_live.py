@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
@@ -11,6 +13,7 @@ from hitl_studio import events
 from hitl_studio.settings import Settings
 from hitl_studio.ui import live
 
+_T = TypeVar("_T")
 OPEN_TABS = 24
 """Far more than the event loop's default pool (cores + 4 threads) on this machine."""
 
@@ -24,6 +27,16 @@ def tabs(monkeypatch: pytest.MonkeyPatch, sqlite_database: Settings) -> set[str]
     monkeypatch.setattr(live, "IDLE_CHECK_SECONDS", 0.05)
     yield connected
     events.reset_bus()
+
+
+def run_loop(scenario: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``scenario`` on a fresh event loop in its own thread.
+
+    Playwright's sync API (the browser tests, earlier in the same session) keeps a loop
+    running in the main thread, where ``asyncio.run`` is refused.
+    """
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(lambda: asyncio.run(scenario())).result()
 
 
 async def _first_batch(token: str) -> list[dict[str, Any]]:
@@ -46,7 +59,7 @@ def test_an_empty_batch_says_the_stream_listens_then_a_burst_arrives_as_one_batc
             events.publish("step.finished", step=step)
         return await asyncio.wait_for(reader, 5)
 
-    batch = asyncio.run(scenario())
+    batch = run_loop(scenario)
 
     assert [event["step"] for event in batch] == [0, 1, 2, 3, 4]
 
@@ -64,7 +77,7 @@ def test_many_open_tabs_leave_the_default_thread_pool_free(tabs: set[str], monke
         batches = await asyncio.wait_for(asyncio.gather(*readers), 5)
         return other, sum(len(batch) for batch in batches)
 
-    other, delivered = asyncio.run(scenario())
+    other, delivered = run_loop(scenario)
 
     assert other == "answered"
     assert delivered == OPEN_TABS
@@ -89,6 +102,6 @@ def test_a_closed_tab_ends_its_stream(tabs: set[str]) -> None:
         await asyncio.wait_for(task, 3)
         return collected
 
-    collected = asyncio.run(scenario())
+    collected = run_loop(scenario)
 
     assert collected == [[], [{"type": "run.finished", "id": "r1"}]]

@@ -432,6 +432,9 @@ def _items_block(title: str, table: rx.Var[dict[str, Any]], text: rx.Var[str], t
     )
 
 
+_SMALL_GREEN = {"size": "1", "color_scheme": "green"}
+
+
 def _data_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(
@@ -466,27 +469,23 @@ def _data_tab() -> rx.Component:
             ),
             rx.cond(
                 EditorState.can_run,
-                rx.button(
-                    rx.icon("play", size=14),
-                    "Run from this node",
-                    size="1",
-                    variant="soft",
-                    color_scheme="green",
-                    on_click=EditorState.run_from_selected,
-                    data_testid="run-from-node",
-                ),
-                rx.fragment(),
-            ),
-            rx.cond(
-                EditorState.can_run,
-                rx.button(
-                    rx.icon("step-forward", size=14),
-                    "Run this node",
-                    size="1",
-                    variant="outline",
-                    color_scheme="green",
-                    on_click=EditorState.run_selected_only,
-                    data_testid="run-node",
+                rx.fragment(
+                    rx.button(
+                        rx.icon("play", size=14),
+                        "Run from this node",
+                        on_click=EditorState.run_from_selected,
+                        variant="soft",
+                        data_testid="run-from-node",
+                        **_SMALL_GREEN,
+                    ),
+                    rx.button(
+                        rx.icon("step-forward", size=14),
+                        "Run this node",
+                        on_click=EditorState.run_selected_only,
+                        variant="outline",
+                        data_testid="run-node",
+                        **_SMALL_GREEN,
+                    ),
                 ),
                 rx.fragment(),
             ),

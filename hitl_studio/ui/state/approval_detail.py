@@ -272,6 +272,7 @@ class ApprovalDetailState(LivePageState):
 
     async def _reload(self, viewer: User, *, keep_form: bool = False) -> None:
         try:
+            self._begin_read()
             self._show(await asyncio.to_thread(load_request, self._approval_id(), viewer), keep_form=keep_form)
         except NotFound as err:
             self.missing = err.message
@@ -296,7 +297,7 @@ class ApprovalDetailState(LivePageState):
 
     async def _on_events(self, _events: Batch) -> None:
         async with self:
-            token = self.token
+            token, ticket = self.token, self._begin_read()
         viewer = await asyncio.to_thread(auth.user_for_session, token)
         if viewer is None:
             return
@@ -305,7 +306,8 @@ class ApprovalDetailState(LivePageState):
         except NotFound:
             return
         async with self:
-            self._show(loaded, keep_form=True)
+            if self._latest_read(ticket):
+                self._show(loaded, keep_form=True)
 
     @rx.event
     def set_text(self, key: str, value: str) -> None:

@@ -143,6 +143,7 @@ class ApprovalsState(LivePageState):
             if not isinstance(checked, User):
                 return checked
             viewer = checked
+        self._begin_read()
         try:
             self._show(*await asyncio.to_thread(_fetch, viewer, self._query()))
             self.search_error = ""
@@ -173,7 +174,7 @@ class ApprovalsState(LivePageState):
 
     async def _on_events(self, _events: Batch) -> None:
         async with self:
-            token, query = self.token, self._query()
+            token, query, ticket = self.token, self._query(), self._begin_read()
         viewer = await asyncio.to_thread(auth.user_for_session, token)
         if viewer is None:
             return
@@ -182,7 +183,8 @@ class ApprovalsState(LivePageState):
         except InvalidInput:
             return
         async with self:
-            self._show(*fetched)
+            if self._latest_read(ticket):
+                self._show(*fetched)
 
     @rx.event
     async def set_scope(self, scope: str | list[str]):

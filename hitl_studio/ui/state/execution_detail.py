@@ -207,6 +207,7 @@ class ExecutionDetailState(LivePageState):
         self.shown_items = lists[self.branch] if lists else []
 
     async def _reload(self) -> None:
+        self._begin_read()
         try:
             self._show(*await asyncio.to_thread(load_run, self._execution_id()))
         except NotFound as err:
@@ -235,12 +236,14 @@ class ExecutionDetailState(LivePageState):
         loaded = None
         # No events: the relay's first re-read. A status change: the stored steps are the truth now.
         if not events or any(event.get("type") == "execution.status" for event in events):
+            async with self:
+                ticket = self._begin_read()
             try:
                 loaded = await asyncio.to_thread(load_run, self._execution_id())
             except NotFound:
                 return
         async with self:
-            if loaded is not None:
+            if loaded is not None and self._latest_read(ticket):
                 self._show(*loaded)
             if self.run.status == RunStatus.RUNNING:
                 self._apply_node_events([event for event in events if str(event.get("type")).startswith("node.")])

@@ -165,6 +165,7 @@ class ExecutionsState(LivePageState):
             return
         self.date_error = ""
         filters, chosen = self._filters()
+        self._begin_read()
         self._show(await asyncio.to_thread(self._fetch, filters, chosen, self._names()))
 
     @rx.event
@@ -189,10 +190,11 @@ class ExecutionsState(LivePageState):
             if self.date_error:
                 return
             filters, chosen = self._filters()
-            names = self._names()
+            names, ticket = self._names(), self._begin_read()
         fetched = await asyncio.to_thread(self._fetch, filters, chosen, names)
         async with self:
-            self._show(fetched)
+            if self._latest_read(ticket):
+                self._show(fetched)
 
     @rx.event
     async def set_workflow_filter(self, value: str):

@@ -31,6 +31,21 @@ class LivePageState(SessionState):
     """The parent of every live page's state; also re-checks the user for actions that change data."""
 
     _relay_generation: int = 0
+    _reads_started: int = 0
+
+    def _begin_read(self) -> int:
+        """Note that a read of the page's data starts (call it holding the state lock); returns its ticket.
+
+        A relay reads off the lock, so a user's action (an import, a decision) may
+        show newer data while that read is in flight; the relay then shows its
+        result only if it is still :meth:`_latest_read`, never older rows over newer.
+        """
+        self._reads_started += 1
+        return self._reads_started
+
+    def _latest_read(self, ticket: int) -> bool:
+        """Whether no read of the page started after the one holding ``ticket``."""
+        return ticket == self._reads_started
 
     def _next_relay(self) -> int:
         """Claim the tab's relay for the page being loaded; older relays stop at their next batch."""

@@ -149,6 +149,7 @@ class WorkflowsState(LivePageState):
         self.loaded = True
 
     async def _refresh(self) -> None:
+        self._begin_read()
         self._show(*await asyncio.to_thread(workflows.list_workflows, self._filters()))
 
     @rx.event
@@ -166,10 +167,11 @@ class WorkflowsState(LivePageState):
 
     async def _on_events(self, _events: Batch) -> None:
         async with self:
-            filters = self._filters()
+            filters, ticket = self._filters(), self._begin_read()
         found = await asyncio.to_thread(workflows.list_workflows, filters)
         async with self:
-            self._show(*found)
+            if self._latest_read(ticket):
+                self._show(*found)
 
     @rx.event
     async def set_search(self, value: str):
