@@ -10,7 +10,8 @@
    drag (requestAnimationFrame deltas), average and p95, in ms.
 3. status: the workflow is run; a MutationObserver records, for each card, when it first shows
    "succeeded" (Date.now() in the page); the latency is that time minus the step's finished_at in the
-   database (same machine, same clock): p50, p95, max in ms.
+   database (same machine, same clock): p50, p95, max in ms; also how long the run took (first to last
+   step finished) and when the first and the last card turned green, counted from the first step's end.
 
 Uses the test suite's launcher (tests/browser/studio.py: `reflex run --env prod` on a free port, SQLite,
 embedded queue) and Debian's Chromium. Prints JSON lines with numbers only; no assertions.
@@ -201,10 +202,15 @@ def run(count: int) -> None:
             if step["node"] in seen and step.get("finished_at"):
                 finished = _epoch_ms(step["finished_at"])
                 latencies.append(seen[step["node"]] - finished)
+        first_finish = min(_epoch_ms(step["finished_at"]) for step in detail["steps"] if step.get("finished_at"))
+        last_finish = max(_epoch_ms(step["finished_at"]) for step in detail["steps"] if step.get("finished_at"))
         report(
             "ui.status",
             nodes=count,
             cards=len(latencies),
+            run_span_ms=round(last_finish - first_finish),
+            first_card_ms=round(min(seen.values()) - first_finish),
+            last_card_ms=round(max(seen.values()) - first_finish),
             p50_ms=round(percentile(latencies, 0.5)),
             p95_ms=round(percentile(latencies, 0.95)),
             max_ms=round(max(latencies)),

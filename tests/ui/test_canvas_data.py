@@ -97,3 +97,15 @@ def test_a_stored_run_and_its_live_events_give_the_same_cards(sqlite_database: S
     ids = {"Start": "s", "Big?": "b", "Tag": "t"}
     assert set(run_view.card_statuses(stored, ids)) == {"s", "b", "t"}
     assert run_view.apply_events(run_view.RunView(execution_id="other"), batch) == (False, False)
+
+
+def test_a_run_starting_changes_the_cards_but_only_a_pause_or_an_end_is_re_read() -> None:
+    view = run_view.RunView(execution_id="r1", status="queued")
+    running = [{"type": "execution.status", "execution_id": "r1", "status": "running"}]
+    node = [{"type": "node.finished", "execution_id": "r1", "node": "A", "status": "succeeded", "items": [2]}]
+    waiting = [{"type": "execution.status", "execution_id": "r1", "status": "waiting"}]
+
+    assert run_view.apply_events(view, running) == (True, False)
+    assert run_view.apply_events(view, node) == (True, False)
+    assert view.statuses["A"]["total"] == 2
+    assert run_view.apply_events(view, waiting) == (True, True)

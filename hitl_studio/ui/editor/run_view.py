@@ -17,6 +17,7 @@ from hitl_studio.services import executions
 
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 """Run statuses after which nothing more will happen (``waiting`` may still resume)."""
+_UNDERWAY = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 
 @dataclass
@@ -71,8 +72,8 @@ def apply_events(view: RunView, batch: Iterable[Mapping[str, Any]]) -> tuple[boo
     """Fold bus events about ``view``'s run into it.
 
     Returns:
-        (changed, settled): whether any card changed, and whether the run's
-        status changed so its stored data should be re-read.
+        (changed, settled): whether any card changed, and whether the run
+        paused or ended, so its stored data should be re-read.
     """
     changed = settled = False
     for event in batch:
@@ -90,7 +91,9 @@ def apply_events(view: RunView, batch: Iterable[Mapping[str, Any]]) -> tuple[boo
             changed = True
         elif kind == "execution.status":
             view.status = str(event.get("status", view.status))
-            changed = settled = True
+            # Queued → running changes nothing stored worth re-reading; a pause or an end does.
+            changed = True
+            settled = settled or view.status not in _UNDERWAY
     return changed, settled
 
 

@@ -938,14 +938,20 @@ class EditorState(SessionState):
                     view = self._view()
                     # The first, empty batch means "now subscribed": catch up from the database, since a
                     # quick run may have moved on (or ended) before the relay listened.
-                    changed, settled = run_view.apply_events(view, batch) if batch else (True, True)
-                    if not changed:
-                        continue
-                    if settled:
-                        view = await asyncio.to_thread(run_view.load_run, execution_id)
-                    self._remember(view)
-                    if view.status in run_view.FINISHED:
+                    changed, settled = run_view.apply_events(view, batch) if batch else (False, True)
+                    if changed:
+                        self._remember(view)  # sent to the canvas when this block ends
+                if not settled:
+                    continue
+                # The run's status changed: its stored steps are the truth (items, errors). Read them
+                # after the cards got the events' statuses, and outside the lock.
+                stored = await asyncio.to_thread(run_view.load_run, execution_id)
+                async with self:
+                    if self.run_id != execution_id:
                         return
+                    self._remember(stored)
+                if stored.status in run_view.FINISHED:
+                    return
         finally:
             async with self:
                 if self._watching == execution_id:
