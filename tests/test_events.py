@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable
+
+import pytest
 
 from hitl_studio import events
 from hitl_studio.models.users import Role
@@ -73,3 +76,55 @@ def test_events_cross_processes_over_redis_in_queue_mode(
         received = subscription.get(timeout=5)
     events.reset_bus()
     assert received == {"type": "ping", "execution_id": "e1"}
+
+
+def test_redis_publishing_is_ordered_and_flush_waits_for_it(
+    sqlite_database: Settings, configure: Callable[..., Settings]
+) -> None:
+    configure(REDIS_URL=redis_url_or_skip())
+    events.reset_bus()
+    bus = events.get_bus()
+    assert isinstance(bus, events.RedisBus)
+    with bus.subscribe() as subscription:
+        subscription.get(timeout=0.2)
+        for number in range(200):
+            bus.publish({"type": "tick", "n": number})
+        assert bus.flush(timeout=5)
+        received = [subscription.get(timeout=5) for _ in range(200)]
+    events.reset_bus()
+
+    assert [event["n"] for event in received if event] == list(range(200))
+
+
+def test_publishing_never_waits_for_a_redis_that_does_not_answer(caplog: pytest.LogCaptureFixture) -> None:
+    # A socket that takes connections (the kernel's backlog) but never reads: PUBLISH gets no reply.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    bus = events.RedisBus(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+
+    for number in range(50):
+        bus.publish({"type": "tick", "n": number})  # a synchronous PUBLISH would block here for 5 s each
+
+    assert not bus.flush(timeout=0.2)  # still queued behind the silent server, and publish returned anyway
+    silent.close()  # refused from now on: the sender gives up on the batch and says so
+    assert bus.flush(timeout=10)
+    assert "could not publish" in caplog.text
+
+
+def test_a_forked_child_drops_the_parents_queue_and_sends_its_own(
+    sqlite_database: Settings, configure: Callable[..., Settings]
+) -> None:
+    configure(REDIS_URL=redis_url_or_skip())
+    events.reset_bus()
+    bus = events.get_bus()
+    assert isinstance(bus, events.RedisBus)
+    with bus.subscribe() as subscription:
+        subscription.get(timeout=0.2)
+        bus.forget_parent_sender()  # what os.fork runs in the child
+        bus.publish({"type": "from-child"})
+        assert bus.flush(timeout=5)
+        received = subscription.get(timeout=5)
+    events.reset_bus()
+
+    assert received == {"type": "from-child"}
