@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import reflex as rx
 
@@ -62,56 +63,27 @@ app = rx.App(
     head_components=[rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml")],
 )
 app.register_lifespan_task(studio_lifespan)
-app.add_page(_home, route="/", title="HITL Studio", on_load=SessionState.go_home)
-app.add_page(login.login_page, route=login.ROUTE, title="Sign in · HITL Studio", on_load=login.LoginState.load)
-app.add_page(users.users_page, route=users.ROUTE, title="Users · HITL Studio", on_load=users.UsersState.load)
-app.add_page(
-    api_keys.api_keys_page, route=api_keys.ROUTE, title="API keys · HITL Studio", on_load=api_keys.ApiKeysState.load
-)
-app.add_page(
-    editor.editor_page, route=editor.ROUTE, title="Workflow editor · HITL Studio", on_load=editor.EditorState.load
-)
-app.add_page(
-    credentials.credentials_page,
-    route=credentials.ROUTE,
-    title="Credentials · HITL Studio",
-    on_load=credentials.CredentialsState.load,
-)
-app.add_page(audit.audit_page, route=audit.ROUTE, title="Audit log · HITL Studio", on_load=audit.AuditState.load)
-# Imported under another name: ``settings`` is the studio's configuration here.
-app.add_page(
-    settings_screen.settings_page,
-    route=settings_screen.ROUTE,
-    title="Settings · HITL Studio",
-    on_load=settings_screen.SettingsState.load,
-)
-app.add_page(
-    workflows.workflows_page,
-    route=workflows.ROUTE,
-    title="Workflows · HITL Studio",
-    on_load=workflows.WorkflowsState.load,
-)
-app.add_page(
-    executions.executions_page,
-    route=executions.ROUTE,
-    title="Executions · HITL Studio",
-    on_load=executions.ExecutionsState.load,
-)
-app.add_page(
-    execution_detail.execution_detail_page,
-    route=execution_detail.ROUTE,
-    title="Run · HITL Studio",
-    on_load=execution_detail.ExecutionDetailState.load,
-)
-app.add_page(
-    approvals.approvals_page,
-    route=approvals.ROUTE,
-    title="Approvals · HITL Studio",
-    on_load=approvals.ApprovalsState.load,
-)
-app.add_page(
-    approval_detail.approval_detail_page,
-    route=approval_detail.ROUTE,
-    title="Approval request · HITL Studio",
-    on_load=approval_detail.ApprovalDetailState.load,
-)
+# (page, route, title, on_load): one row per screen of the studio.
+PAGES: list[tuple[Callable[[], rx.Component], str, str, Any]] = [
+    (_home, "/", "HITL Studio", SessionState.go_home),
+    (login.login_page, login.ROUTE, "Sign in", login.LoginState.load),
+    (workflows.workflows_page, workflows.ROUTE, "Workflows", workflows.WorkflowsState.load),
+    (editor.editor_page, editor.ROUTE, "Workflow editor", editor.EditorState.load),
+    (executions.executions_page, executions.ROUTE, "Executions", executions.ExecutionsState.load),
+    (execution_detail.execution_detail_page, execution_detail.ROUTE, "Run", execution_detail.ExecutionDetailState.load),
+    (approvals.approvals_page, approvals.ROUTE, "Approvals", approvals.ApprovalsState.load),
+    (
+        approval_detail.approval_detail_page,
+        approval_detail.ROUTE,
+        "Approval request",
+        approval_detail.ApprovalDetailState.load,
+    ),
+    (credentials.credentials_page, credentials.ROUTE, "Credentials", credentials.CredentialsState.load),
+    (users.users_page, users.ROUTE, "Users", users.UsersState.load),
+    (api_keys.api_keys_page, api_keys.ROUTE, "API keys", api_keys.ApiKeysState.load),
+    (audit.audit_page, audit.ROUTE, "Audit log", audit.AuditState.load),
+    # Imported under another name: ``settings`` is the studio's configuration here.
+    (settings_screen.settings_page, settings_screen.ROUTE, "Settings", settings_screen.SettingsState.load),
+]
+for page, route, title, on_load in PAGES:
+    app.add_page(page, route=route, title=title if route == "/" else f"{title} · HITL Studio", on_load=on_load)
