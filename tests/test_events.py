@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -63,35 +63,32 @@ def test_a_run_publishes_its_status_changes_and_every_node_locally(sqlite_databa
     assert _summary(seen)[-1] == ("execution.status", "succeeded")
 
 
-def test_events_cross_processes_over_redis_in_queue_mode(
-    sqlite_database: Settings, configure: Callable[..., Settings]
-) -> None:
+@pytest.fixture
+def redis_bus(sqlite_database: Settings, configure: Callable[..., Settings]) -> Iterator[events.RedisBus]:
+    """The process-wide bus in queue mode (a queue name of its own), forgotten again afterwards."""
     configure(REDIS_URL=redis_url_or_skip(), HITL_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}")
     events.reset_bus()
     bus = events.get_bus()
     assert isinstance(bus, events.RedisBus)
-    with bus.subscribe() as subscription:
-        subscription.get(timeout=0.2)
-        bus.publish({"type": "ping", "execution_id": "e1"})
-        received = subscription.get(timeout=5)
+    yield bus
     events.reset_bus()
+
+
+def test_events_cross_processes_over_redis_in_queue_mode(redis_bus: events.RedisBus) -> None:
+    with redis_bus.subscribe() as subscription:
+        subscription.get(timeout=0.2)
+        redis_bus.publish({"type": "ping", "execution_id": "e1"})
+        received = subscription.get(timeout=5)
     assert received == {"type": "ping", "execution_id": "e1"}
 
 
-def test_redis_publishing_is_ordered_and_flush_waits_for_it(
-    sqlite_database: Settings, configure: Callable[..., Settings]
-) -> None:
-    configure(REDIS_URL=redis_url_or_skip())
-    events.reset_bus()
-    bus = events.get_bus()
-    assert isinstance(bus, events.RedisBus)
-    with bus.subscribe() as subscription:
+def test_redis_publishing_is_ordered_and_flush_waits_for_it(redis_bus: events.RedisBus) -> None:
+    with redis_bus.subscribe() as subscription:
         subscription.get(timeout=0.2)
         for number in range(200):
-            bus.publish({"type": "tick", "n": number})
-        assert bus.flush(timeout=5)
+            redis_bus.publish({"type": "tick", "n": number})
+        assert redis_bus.flush(timeout=5)
         received = [subscription.get(timeout=5) for _ in range(200)]
-    events.reset_bus()
 
     assert [event["n"] for event in received if event] == list(range(200))
 
@@ -112,19 +109,12 @@ def test_publishing_never_waits_for_a_redis_that_does_not_answer(caplog: pytest.
     assert "could not publish" in caplog.text
 
 
-def test_a_forked_child_drops_the_parents_queue_and_sends_its_own(
-    sqlite_database: Settings, configure: Callable[..., Settings]
-) -> None:
-    configure(REDIS_URL=redis_url_or_skip())
-    events.reset_bus()
-    bus = events.get_bus()
-    assert isinstance(bus, events.RedisBus)
-    with bus.subscribe() as subscription:
+def test_a_forked_child_drops_the_parents_queue_and_sends_its_own(redis_bus: events.RedisBus) -> None:
+    with redis_bus.subscribe() as subscription:
         subscription.get(timeout=0.2)
-        bus.forget_parent_sender()  # what os.fork runs in the child
-        bus.publish({"type": "from-child"})
-        assert bus.flush(timeout=5)
+        redis_bus.forget_parent_sender()  # what os.fork runs in the child
+        redis_bus.publish({"type": "from-child"})
+        assert redis_bus.flush(timeout=5)
         received = subscription.get(timeout=5)
-    events.reset_bus()
 
     assert received == {"type": "from-child"}
