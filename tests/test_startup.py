@@ -11,7 +11,7 @@ from hitl_studio.credentials.crypto import Keyring
 from hitl_studio.db import session_scope
 from hitl_studio.models.credentials import Credential
 from hitl_studio.models.users import Role
-from hitl_studio.services import auth, users
+from hitl_studio.services import auth, secret_keys, users
 from hitl_studio.services.approval_notifications import create_subscription
 from hitl_studio.services.credentials import create_credential
 from hitl_studio.settings import Settings
@@ -79,11 +79,16 @@ def test_the_old_key_listed_as_previous_lets_start_up_go_on(
 ) -> None:
     _credential_sealed_with(configure, OLD_KEY)
     settings = configure(
-        HITL_SECRET_KEY=NEW_KEY, HITL_SECRET_KEY_PREVIOUS=f"some-other-old-key-0000000000000000,{OLD_KEY}"
+        HITL_SECRET_KEY=NEW_KEY,
+        HITL_SECRET_KEY_PREVIOUS=f"some-other-old-key-0000000000000000,{OLD_KEY}",
+        HITL_ADMIN_EMAIL="boss@example.com",
+        HITL_ADMIN_PASSWORD="boss-password",
     )
 
-    secret_key_or_exit()
+    assert secret_keys.check_keys().problem() is None
+    secret_key_or_exit()  # returns: no SystemExit
     bootstrap_admin(settings)
+    assert users.find_user_by_email("boss@example.com") is not None
 
 
 def test_every_kind_of_sealed_value_is_checked_and_named(
@@ -123,4 +128,4 @@ def test_a_tampered_value_is_logged_as_tampered_and_does_not_stop_start_up(
 def test_a_database_not_migrated_yet_holds_nothing_to_check(configure: Callable[..., Settings]) -> None:
     configure(HITL_SECRET_KEY=NEW_KEY)
 
-    secret_key_or_exit()
+    assert secret_key_or_exit() is None  # no SystemExit: nothing is stored under any key yet

@@ -13,6 +13,7 @@ from hitl_studio.models.users import ApiKey, User
 from hitl_studio.services import api_keys
 from hitl_studio.services.errors import ServiceError
 from hitl_studio.ui.components.layout import app_page, form_field
+from hitl_studio.ui.components.times import stamp
 from hitl_studio.ui.state.session import NotSignedIn, SessionState
 
 ROUTE = "/api-keys"
@@ -29,7 +30,7 @@ class KeyRow:
 
 
 def _when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+    return stamp(moment) or "never"
 
 
 def _row(key: ApiKey) -> KeyRow:

@@ -14,6 +14,7 @@ from hitl_studio.services import users
 from hitl_studio.services.errors import ServiceError
 from hitl_studio.ui.components.groups import groups_panel
 from hitl_studio.ui.components.layout import app_page, form_field
+from hitl_studio.ui.components.times import stamp
 from hitl_studio.ui.state.session import NotSignedIn, SessionState
 
 ROUTE = "/users"
@@ -31,7 +32,7 @@ class UserRow:
 
 
 def _row(user: User) -> UserRow:
-    last_login = user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never"
+    last_login = stamp(user.last_login_at) or "never"
     return UserRow(user.id, user.email, user.name, user.role, user.active, last_login)
 
 

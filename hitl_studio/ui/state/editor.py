@@ -27,6 +27,7 @@ from hitl_studio.services.errors import ServiceError
 from hitl_studio.services.executions import StartOptions
 from hitl_studio.services.workflows import WorkflowInput
 from hitl_studio.ui import live
+from hitl_studio.ui.components.times import stamp
 from hitl_studio.ui.editor import catalog, document, param_fields, run_view
 from hitl_studio.ui.editor.document import Document, EditError
 from hitl_studio.ui.state.session import NotSignedIn, SessionState
@@ -671,7 +672,7 @@ class EditorState(SessionState):
             {
                 "version": row.version,
                 "note": row.note or "",
-                "created": row.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                "created": stamp(row.created_at),
                 "nodes": len(row.graph.get("nodes", [])),
                 "current": row.version == self.saved_version,
             }
