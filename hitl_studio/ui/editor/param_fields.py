@@ -28,15 +28,15 @@ class FieldValueError(ValueError):
     """What was typed can't be the field's value; the message is shown under the field."""
 
 
-def _resolve(schema: Schema, root: Schema) -> Schema:
+def resolve(schema: Schema, root: Schema) -> Schema:
     """Follow ``$ref`` and unwrap ``anyOf [X, null]`` (an optional X)."""
     if "$ref" in schema:
         name = str(schema["$ref"]).rsplit("/", 1)[-1]
         merged = {**root.get("$defs", {}).get(name, {}), **{k: v for k, v in schema.items() if k != "$ref"}}
-        return _resolve(merged, root)
+        return resolve(merged, root)
     options = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
     if len(options) == 1 and "type" not in schema:
-        merged = {**_resolve(options[0], root), **{k: v for k, v in schema.items() if k != "anyOf"}}
+        merged = {**resolve(options[0], root), **{k: v for k, v in schema.items() if k != "anyOf"}}
         merged["nullable"] = True
         return merged
     return schema
@@ -44,7 +44,7 @@ def _resolve(schema: Schema, root: Schema) -> Schema:
 
 def widget_for(schema: Schema, root: Schema) -> str:
     """The control that edits a value of this schema."""
-    schema = _resolve(schema, root)
+    schema = resolve(schema, root)
     if schema.get("widget"):
         return str(schema["widget"])
     kind = schema.get("type")
@@ -55,7 +55,7 @@ def widget_for(schema: Schema, root: Schema) -> str:
     if kind in ("integer", "number"):
         return "number"
     if kind == "array":
-        items = _resolve(schema.get("items", {}), root)
+        items = resolve(schema.get("items", {}), root)
         if "enum" in items:
             return "multi_options"
         if items.get("type") == "object" and items.get("properties"):
@@ -69,7 +69,7 @@ def widget_for(schema: Schema, root: Schema) -> str:
 
 
 def default_of(schema: Schema, root: Schema) -> Any:
-    schema = _resolve(schema, root)
+    schema = resolve(schema, root)
     if "default" in schema:
         return schema["default"]
     return [] if schema.get("type") == "array" else None
@@ -109,14 +109,14 @@ def _field(
     drafts: Mapping[str, str],
     depth: int,
 ) -> dict[str, Any]:
-    resolved = _resolve(schema, root)
+    resolved = resolve(schema, root)
     widget = widget_for(schema, root)
     if widget == "collection" and depth >= MAX_COLLECTION_DEPTH:
         widget = "json"
     value = values.get(name, default_of(schema, root))
     expression = isinstance(value, str) and "{{" in value
     expressions_allowed = not resolved.get("no_expressions") and widget != "code"
-    items = _resolve(resolved.get("items", {}), root)
+    items = resolve(resolved.get("items", {}), root)
     options = [str(option) for option in resolved.get("enum") or items.get("enum") or []]
     field: dict[str, Any] = {
         "path": path,
@@ -172,7 +172,7 @@ def form_fields(
 ) -> list[dict[str, Any]]:
     """The visible fields of an object schema with ``values``, in declaration order."""
     root = root or schema
-    schema = _resolve(schema, root)
+    schema = resolve(schema, root)
     properties: Mapping[str, Schema] = schema.get("properties", {})
     required = set(schema.get("required", []))
     return [
@@ -188,7 +188,7 @@ def form_fields(
             depth=depth,
         )
         for name, prop in properties.items()
-        if is_visible(_resolve(prop, root), values, properties, root)
+        if is_visible(resolve(prop, root), values, properties, root)
     ]
 
 
@@ -197,7 +197,7 @@ def schema_at(schema: Schema, path: str) -> Schema:
     root = schema
     current: Schema = schema
     for part in path.split("."):
-        current = _resolve(current, root)
+        current = resolve(current, root)
         current = current.get("items", {}) if part.isdigit() else current.get("properties", {}).get(part, {})
     return current
 
@@ -208,7 +208,7 @@ def parse_text(text: str, schema: Schema, root: Schema) -> Any:
     Raises:
         FieldValueError: With a message for the field.
     """
-    resolved = _resolve(schema, root)
+    resolved = resolve(schema, root)
     widget = widget_for(schema, root)
     stripped = text.strip()
     if "{{" in text and not resolved.get("no_expressions"):
@@ -276,7 +276,7 @@ def set_path(values: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 def add_row(values: dict[str, Any], path: str, schema: Schema) -> dict[str, Any]:
     """Append a row with its fields' defaults to the collection at ``path``."""
-    row_schema = _resolve(_resolve(schema_at(schema, path), schema).get("items", {}), schema)
+    row_schema = resolve(resolve(schema_at(schema, path), schema).get("items", {}), schema)
     row = {
         name: default_of(prop, schema)
         for name, prop in row_schema.get("properties", {}).items()

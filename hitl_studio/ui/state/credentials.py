@@ -21,6 +21,7 @@ from hitl_studio.models.users import User
 from hitl_studio.services import credentials, groups, oauth, users
 from hitl_studio.services.errors import Forbidden, ServiceError
 from hitl_studio.ui.components.times import relative, stamp
+from hitl_studio.ui.editor import param_fields
 from hitl_studio.ui.state.session import NotSignedIn, SessionState
 from nodes.registry import get_registry
 from nodes.sdk import CredentialType
@@ -140,18 +141,6 @@ def known_icons() -> list[str]:
     return sorted({DEFAULT_ICON, *(type_icon(cls) for cls in get_registry().credential_types())})
 
 
-def _resolve(schema: Mapping[str, Any], prop: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The property with ``$ref`` and ``Optional[...]`` unwrapped (pydantic's JSON schema shapes)."""
-    if "$ref" in prop:
-        target = schema.get("$defs", {}).get(str(prop["$ref"]).rsplit("/", 1)[-1], {})
-        prop = {**target, **{key: value for key, value in prop.items() if key != "$ref"}}
-    if "anyOf" in prop:
-        choices = [choice for choice in prop["anyOf"] if choice.get("type") != "null"]
-        if len(choices) == 1:
-            prop = {**_resolve(schema, choices[0]), **{key: value for key, value in prop.items() if key != "anyOf"}}
-    return prop
-
-
 def _kind(prop: Mapping[str, Any], secret: bool) -> str:
     widget = prop.get("widget")
     if widget == "textarea":
@@ -185,7 +174,7 @@ def form_fields(
     required = set(schema.get("required", []))
     result = []
     for name, raw in schema.get("properties", {}).items():
-        prop = _resolve(schema, raw)
+        prop = param_fields.resolve(raw, schema)
         secret = name in cls.secret_fields
         kind = _kind(prop, secret)
         start = prop.get("default") if stored is None else stored.get(name, prop.get("default"))
