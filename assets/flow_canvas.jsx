@@ -5,12 +5,26 @@
 // stop, connect, delete, select, drop from the palette, copy/paste, undo/redo,
 // sticky-note edits). The graph prop changes only when the workflow's
 // structure changes (its `version` goes up); run statuses arrive in their own
-// prop and reach the cards through a context, so a status tick never re-sends
-// or re-renders the node list. See docs/ARCHITECTURE.md, "Studio".
-import React, { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
+// prop and reach the cards through a per-card store, so a status tick never
+// re-sends the node list and re-renders only the cards and edges it changed.
+// See docs/ARCHITECTURE.md, "Studio".
+import React, {
+  createContext,
+  memo,
+  useCallback,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from "react";
 import {
   Background,
+  BaseEdge,
   Controls,
+  EdgeLabelRenderer,
   Handle,
   MiniMap,
   NodeResizer,
@@ -19,6 +33,7 @@ import {
   ReactFlowProvider,
   applyEdgeChanges,
   applyNodeChanges,
+  getSmoothStepPath,
   useReactFlow,
 } from "@xyflow/react";
 import { DynamicIcon } from "lucide-react/dynamic";
@@ -26,7 +41,7 @@ import { DynamicIcon } from "lucide-react/dynamic";
 const NODE_MIME = "application/x-hitl-node";
 // Fitting never zooms in past 100 %: a new workflow's single node stays card-sized.
 const FIT_OPTIONS = { padding: 0.2, maxZoom: 1 };
-const StatusContext = createContext({});
+const StatusContext = createContext(null);
 const HandlersContext = createContext({});
 
 const STATUS_COLOURS = {
@@ -42,12 +57,110 @@ function handleTop(index, count) {
   return `${((index + 1) * 100) / (count + 1)}%`;
 }
 
-function WorkflowNode({ id, data, selected }) {
-  const status = useContext(StatusContext)[id];
+function sameStatus(a, b) {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const countsA = a.items || [];
+  const countsB = b.items || [];
+  return (
+    a.status === b.status &&
+    a.total === b.total &&
+    a.message === b.message &&
+    countsA.length === countsB.length &&
+    countsA.every((count, index) => count === countsB[index])
+  );
+}
+
+// Run statuses by node id. A card subscribes to its own id only: when a
+// 300-entry statuses prop arrives, the cards whose entry did not change keep
+// their object and are not rendered again (a context would render all 300).
+function createStatusStore() {
+  let current = {};
+  const listeners = new Map();
+  return {
+    get: (id) => current[id],
+    subscribe(id, listener) {
+      if (!listeners.has(id)) listeners.set(id, new Set());
+      listeners.get(id).add(listener);
+      return () => listeners.get(id).delete(listener);
+    },
+    // Takes the new statuses, keeps the previous object of each unchanged
+    // entry, and tells the subscribers of the ids that changed.
+    update(next) {
+      const previous = current;
+      const merged = {};
+      const changed = [];
+      for (const [id, entry] of Object.entries(next || {})) {
+        const kept = sameStatus(previous[id], entry) ? previous[id] : entry;
+        merged[id] = kept;
+        if (kept !== previous[id]) changed.push(id);
+      }
+      for (const id of Object.keys(previous)) if (!(id in merged)) changed.push(id);
+      current = merged;
+      for (const id of changed) for (const listener of listeners.get(id) || []) listener();
+    },
+  };
+}
+
+function useCardStatus(id) {
+  const store = useContext(StatusContext);
+  const subscribe = useCallback((listener) => store.subscribe(id, listener), [store, id]);
+  return useSyncExternalStore(subscribe, () => store.get(id));
+}
+
+// A smooth-step edge that shows how many items went along it in the last run.
+// The count comes from the status store (the source card's entry), not from
+// the edge object: a run's statuses change no edge given to React Flow, which
+// would otherwise rebuild its edge lookups and re-render every edge. The label
+// is an HTML element (React Flow's SVG label measures itself with getBBox, a
+// forced layout per edge) that is always there and only shown or hidden: see
+// CardFrame for why status ticks insert no elements.
+function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, style, markerEnd }) {
+  const status = useCardStatus(source);
+  const [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
+  const output = Number(String(sourceHandleId || "out-0").slice(4));
+  const count = status && status.items ? status.items[output] : undefined;
+  const known = count !== undefined && count !== null;
+  const stroke = known ? { ...style, stroke: count > 0 ? "var(--green-9)" : "var(--gray-8)", strokeWidth: 2 } : style;
+  return (
+    <>
+      <BaseEdge id={id} path={path} style={stroke} markerEnd={markerEnd} />
+      <EdgeLabelRenderer>
+        <div
+          className="nodrag nopan"
+          data-testid={`edge-count-${id}`}
+          style={{
+            position: "absolute",
+            display: known ? "block" : "none",
+            transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)`,
+            fontSize: 11,
+            padding: "0 4px",
+            borderRadius: 4,
+            color: "var(--gray-12)",
+            background: "var(--color-panel-solid)",
+            pointerEvents: "none",
+          }}
+        >
+          {known ? `${count} item${count === 1 ? "" : "s"}` : "no items"}
+        </div>
+      </EdgeLabelRenderer>
+    </>
+  );
+}
+
+// A card's outline and badge follow its run status. The contents (handles,
+// icon, labels) are built by WorkflowNode and come in as children, so when a
+// status changes React re-renders this frame and reuses the children as they
+// were. The badge and the error line are always in the page, shown or hidden,
+// and never empty (an empty element gains a text node when filled): Radix
+// Themes' stylesheet has a :root:has(...) rule, so inserting a node anywhere
+// makes the browser restyle the whole document (7,800 elements with 300
+// cards), which cost more than the rest of a status tick together.
+function CardFrame({ id, data, selected, height, children }) {
+  const status = useCardStatus(id);
   const state = status ? status.status : data.pinned ? "pinned" : "idle";
   const ring = STATUS_COLOURS[state] || (data.problem ? "var(--red-7)" : selected ? "var(--accent-9)" : "var(--gray-7)");
-  const height = Math.max(64, 26 * Math.max(data.inputs.length, data.outputs.length) + 12);
-  const labelled = data.outputs.length > 1;
+  const total = status && status.total !== undefined && status.total !== null ? ` · ${status.total}` : "";
   return (
     <div
       className="hitl-node"
@@ -71,6 +184,51 @@ function WorkflowNode({ id, data, selected }) {
         position: "relative",
       }}
     >
+      {children}
+      <div
+        data-testid={`node-status-${data.name}`}
+        style={{
+          display: status ? "block" : "none",
+          position: "absolute",
+          top: -10,
+          right: 8,
+          fontSize: 10,
+          padding: "1px 6px",
+          borderRadius: 8,
+          color: "white",
+          background: ring,
+        }}
+      >
+        {`${state}${total}`}
+      </div>
+    </div>
+  );
+}
+
+function CardMessage({ id }) {
+  const status = useCardStatus(id);
+  const message = status && status.message ? status.message : "";
+  return (
+    <div
+      style={{
+        display: message ? "block" : "none",
+        fontSize: 11,
+        color: "var(--red-11)",
+        overflow: "hidden",
+        textOverflow: "ellipsis",
+        whiteSpace: "nowrap",
+      }}
+    >
+      {message || "no error"}
+    </div>
+  );
+}
+
+function WorkflowNode({ id, data, selected }) {
+  const height = Math.max(64, 26 * Math.max(data.inputs.length, data.outputs.length) + 12);
+  const labelled = data.outputs.length > 1;
+  return (
+    <CardFrame id={id} data={data} selected={selected} height={height}>
       {data.inputs.map((label, index) => (
         <Handle
           key={`in-${index}`}
@@ -91,21 +249,8 @@ function WorkflowNode({ id, data, selected }) {
         <div style={{ fontSize: 11, color: "var(--gray-11)", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
           {data.subtitle || data.label}
         </div>
-        {status && status.message ? (
-          <div style={{ fontSize: 11, color: "var(--red-11)", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
-            {status.message}
-          </div>
-        ) : null}
+        <CardMessage id={id} />
       </div>
-      {status ? (
-        <div
-          data-testid={`node-status-${data.name}`}
-          style={{ position: "absolute", top: -10, right: 8, fontSize: 10, padding: "1px 6px", borderRadius: 8, color: "white", background: ring }}
-        >
-          {state}
-          {status.total !== undefined && status.total !== null ? ` · ${status.total}` : ""}
-        </div>
-      ) : null}
       {data.outputs.map((label, index) => (
         <React.Fragment key={`out-${index}`}>
           <Handle
@@ -138,7 +283,7 @@ function WorkflowNode({ id, data, selected }) {
           ) : null}
         </React.Fragment>
       ))}
-    </div>
+    </CardFrame>
   );
 }
 
@@ -185,6 +330,8 @@ function StickyNote({ id, data, selected }) {
 }
 
 const NODE_TYPES = { workflow: memo(WorkflowNode), sticky: memo(StickyNote) };
+const EDGE_TYPES = { counted: memo(CountedEdge) };
+const EDGE_OPTIONS = { type: "counted" };
 
 function toNodes(graph, previous) {
   const selected = new Set((previous || []).filter((node) => node.selected).map((node) => node.id));
@@ -329,23 +476,12 @@ function Canvas(props) {
     return () => window.removeEventListener("keydown", onKey);
   }, [props.onCopyNodes, props.onPasteNodes, props.onUndo, props.onRedo, readOnly]);
 
-  const shownEdges = useMemo(
-    () =>
-      edges.map((edge) => {
-        const status = statuses ? statuses[edge.source] : undefined;
-        const output = Number(String(edge.sourceHandle || "out-0").slice(4));
-        const count = status && status.items ? status.items[output] : undefined;
-        if (count === undefined || count === null) return edge;
-        return {
-          ...edge,
-          label: `${count} item${count === 1 ? "" : "s"}`,
-          labelStyle: { fontSize: 11, fill: "var(--gray-12)" },
-          labelBgStyle: { fill: "var(--color-panel-solid)" },
-          style: { stroke: count > 0 ? "var(--green-9)" : "var(--gray-8)", strokeWidth: 2 },
-        };
-      }),
-    [edges, statuses],
-  );
+  // Statuses go to the store: cards and edges re-render only for their own
+  // change, and React Flow's nodes and edges stay as they are.
+  const [statusStore] = useState(createStatusStore);
+  useLayoutEffect(() => {
+    statusStore.update(statuses);
+  }, [statuses]);
 
   const handlers = useMemo(
     () => ({ readOnly, noteChanged: (change) => call("onNoteChange", change) }),
@@ -354,11 +490,12 @@ function Canvas(props) {
 
   return (
     <HandlersContext.Provider value={handlers}>
-      <StatusContext.Provider value={statuses || {}}>
+      <StatusContext.Provider value={statusStore}>
         <ReactFlow
           nodes={nodes}
-          edges={shownEdges}
+          edges={edges}
           nodeTypes={NODE_TYPES}
+          edgeTypes={EDGE_TYPES}
           onNodesChange={onNodesChange}
           onEdgesChange={onEdgesChange}
           onNodeDragStop={onNodeDragStop}
@@ -374,7 +511,7 @@ function Canvas(props) {
           deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
           multiSelectionKeyCode={["Shift", "Meta", "Control"]}
           colorMode={colorMode === "dark" ? "dark" : "light"}
-          defaultEdgeOptions={{ type: "smoothstep" }}
+          defaultEdgeOptions={EDGE_OPTIONS}
           minZoom={0.1}
           maxZoom={2}
           fitView

@@ -125,7 +125,7 @@ def test_a_builder_builds_runs_and_approves_a_refund_flow(
     expect(page.get_by_test_id("run-status")).to_have_text("waiting")
     expect(page.get_by_test_id("node-status-Approval")).to_contain_text("waiting")
     expect(page.get_by_test_id("node-status-IF")).to_contain_text("succeeded")
-    expect(page.get_by_test_id("node-status-Edit Fields (Set)")).to_have_count(0)
+    expect(page.get_by_test_id("node-status-Edit Fields (Set)")).to_be_hidden()
     if screenshot_dir:
         page.screenshot(path=str(screenshot_dir / "editor.png"))
 
@@ -291,6 +291,11 @@ def test_run_this_node_runs_it_alone_on_the_last_runs_data(page: Page, studio: S
     page.get_by_test_id("run-workflow").click()
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
     expect(page.get_by_test_id("node-status-Label")).to_contain_text("succeeded")
+    # Each edge says how many items went along it.
+    counts = page.locator('[data-testid^="edge-count-"]')
+    expect(counts).to_have_count(2)
+    expect(counts.nth(0)).to_have_text("1 item")
+    expect(counts.nth(1)).to_have_text("1 item")
 
     open_node(page, "Double")
     type_into(page, "param-assignments.0.value", "{{ $json.n * 3 }}")
@@ -299,5 +304,5 @@ def test_run_this_node_runs_it_alone_on_the_last_runs_data(page: Page, studio: S
 
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded")
     expect(page.get_by_test_id("node-status-Double")).to_contain_text("succeeded")
-    expect(page.get_by_test_id("node-status-Label")).to_have_count(0)
+    expect(page.get_by_test_id("node-status-Label")).to_be_hidden()
     expect(page.get_by_test_id("node-output-table")).to_contain_text("63")

@@ -10,7 +10,7 @@ from hitl_studio.ui.components.common import status_badge
 from hitl_studio.ui.components.flow import flow_canvas, palette_drag_start
 from hitl_studio.ui.components.layout import field_error
 from hitl_studio.ui.components.param_form import credential_picker, parameter_field
-from hitl_studio.ui.state.editor import ROUTE_ARG, EditorState
+from hitl_studio.ui.state.editor import ROUTE_ARG, EditorState, RunProgressState
 from hitl_studio.ui.state.session import SessionState
 
 ROUTE = f"/workflows/[{ROUTE_ARG}]"
@@ -438,7 +438,7 @@ _SMALL_GREEN = {"size": "1", "color_scheme": "green"}
 def _data_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(
-            EditorState.run_id == "",
+            RunProgressState.run_id == "",
             rx.text("Run the workflow to see this node's items.", size="2", color_scheme="gray"),
             rx.fragment(),
         ),
@@ -570,25 +570,32 @@ def node_panel() -> rx.Component:
 def status_bar() -> rx.Component:
     return rx.hstack(
         rx.cond(
-            EditorState.run_id != "",
+            RunProgressState.run_id != "",
             rx.hstack(
                 rx.text("Last run", size="2", color_scheme="gray"),
-                status_badge(EditorState.run_status, data_testid="run-status"),
+                status_badge(RunProgressState.run_status, data_testid="run-status"),
                 rx.link(
                     "details",
-                    href="/executions/" + EditorState.run_id,
+                    href="/executions/" + RunProgressState.run_id,
                     size="2",
                     data_testid="run-details",
                 ),
-                rx.cond(
-                    EditorState.run_active & EditorState.can_run,
-                    rx.button("Cancel", size="1", variant="soft", color_scheme="red", on_click=EditorState.cancel_run),
-                    rx.fragment(),
+                # Shown and hidden, not added and removed: inserting an element restyles the whole page
+                # (Radix Themes' :root:has() rule), which with a big workflow delays the cards' statuses.
+                rx.button(
+                    "Cancel",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=EditorState.cancel_run,
+                    display=rx.cond(RunProgressState.run_active & EditorState.can_run, "inline-flex", "none"),
                 ),
-                rx.cond(
-                    EditorState.run_error != "",
-                    rx.text(EditorState.run_error, size="2", color_scheme="red", trim="both"),
-                    rx.fragment(),
+                rx.text(
+                    RunProgressState.run_error,
+                    size="2",
+                    color_scheme="red",
+                    trim="both",
+                    display=rx.cond(RunProgressState.run_error != "", "block", "none"),
                 ),
                 align="center",
                 spacing="2",
@@ -635,7 +642,7 @@ def _canvas() -> rx.Component:
             rx.State.is_hydrated & EditorState.loaded,
             flow_canvas(
                 graph=EditorState.graph,
-                statuses=EditorState.statuses,
+                statuses=RunProgressState.statuses,
                 read_only=~EditorState.can_edit,
                 color_mode=rx.color_mode_cond("light", "dark"),
                 on_nodes_moved=EditorState.nodes_moved,

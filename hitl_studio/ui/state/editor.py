@@ -105,7 +105,6 @@ class EditorState(SessionState):
     can_edit: bool = False
     can_run: bool = False
     graph: dict[str, Any] = {}
-    statuses: dict[str, dict[str, Any]] = {}
     selected_id: str = ""
     palette_search: str = ""
     problems: dict[str, str] = {}
@@ -118,10 +117,7 @@ class EditorState(SessionState):
     show_advanced: bool = False
     credential_fields: list[dict[str, Any]] = []
     rename_error: str = ""
-    # run
-    run_id: str = ""
-    run_status: str = ""
-    run_error: str = ""
+    # run (its id, status and the cards' statuses are in RunProgressState)
     test_items: str = DEFAULT_TEST_ITEMS
     test_items_error: str = ""
     input_table: dict[str, Any] = {"columns": [], "rows": []}
@@ -170,10 +166,10 @@ class EditorState(SessionState):
         execution_id = self.router.url.query_parameters.get("execution", "")
         if execution_id:
             await self._show_run(execution_id)
-            if self.run_status not in run_view.FINISHED:
+            if self._run.get("status") not in run_view.FINISHED:
                 return EditorState.watch_run
         else:
-            self._clear_run()
+            await self._clear_run()
         return None
 
     def _open(self, workflow: Any) -> None:
@@ -738,13 +734,12 @@ class EditorState(SessionState):
 
     # ----- runs ----------------------------------------------------------------------------------------------
 
-    def _clear_run(self) -> None:
+    async def _clear_run(self) -> None:
         self._run = {}
-        self.run_id, self.run_status, self.run_error = "", "", ""
-        self.statuses = {}
+        await self._send_progress(run_view.RunView(execution_id="", status=""))
         self._show_items(self.panel_node.get("name") if self.panel_node else None)
 
-    def _remember(self, view: run_view.RunView) -> None:
+    async def _remember(self, view: run_view.RunView) -> None:
         self._run = {
             "id": view.execution_id,
             "status": view.status,
@@ -753,9 +748,17 @@ class EditorState(SessionState):
             "inputs": view.inputs,
             "outputs": view.outputs,
         }
-        self.run_id, self.run_status, self.run_error = view.execution_id, view.status, view.error
-        self.statuses = run_view.card_statuses(view, self._ids_by_name())
+        await self._send_progress(view)
         self._show_items(self.panel_node.get("name") if self.panel_node else None)
+
+    async def _send_progress(self, view: run_view.RunView) -> None:
+        progress = await self.get_state(RunProgressState)
+        progress._assign_changed(
+            run_id=view.execution_id,
+            run_status=view.status,
+            run_error=view.error,
+            statuses=run_view.card_statuses(view, self._ids_by_name()),
+        )
 
     def _view(self) -> run_view.RunView:
         run = self._run
@@ -772,22 +775,32 @@ class EditorState(SessionState):
         try:
             view = await asyncio.to_thread(run_view.load_run, execution_id)
         except ServiceError:
-            self._clear_run()
+            await self._clear_run()
             return
-        self._remember(view)
+        await self._remember(view)
 
     def _show_items(self, node_name: str | None) -> None:
         run = self._run
         inputs = run.get("inputs", {}).get(node_name, []) if node_name else []
         outputs = run.get("outputs", {}).get(node_name, []) if node_name else []
-        self.output_count = len(outputs)
-        self.output_choices = [str(index) for index in range(len(outputs))]
         index = min(self.output_index, max(len(outputs) - 1, 0))
         shown = outputs[index] if outputs else []
-        self.input_table, self.output_table = _table(inputs), _table(shown)
-        self.input_json = json.dumps(inputs, indent=2, ensure_ascii=False, default=str)[:200_000]
-        self.output_json = json.dumps(shown, indent=2, ensure_ascii=False, default=str)[:200_000]
-        self.previews = self._previews(inputs)
+        self._assign_changed(
+            output_count=len(outputs),
+            output_choices=[str(index) for index in range(len(outputs))],
+            input_table=_table(inputs),
+            output_table=_table(shown),
+            input_json=json.dumps(inputs, indent=2, ensure_ascii=False, default=str)[:200_000],
+            output_json=json.dumps(shown, indent=2, ensure_ascii=False, default=str)[:200_000],
+            previews=self._previews(inputs),
+        )
+
+    def _assign_changed(self, **values: Any) -> None:
+        """Set only the vars whose value differs: Reflex sends every assigned var, and each send
+        re-renders every component of this state (the palette, the panels, the canvas wrapper)."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _previews(self, inputs: list[dict[str, Any]]) -> dict[str, str]:
         """Each expression field's value for the first input item of the last run."""
@@ -872,7 +885,7 @@ class EditorState(SessionState):
         except ServiceError as err:
             return self._show_problems(err)
         view = run_view.RunView(execution_id=execution.id, status=execution.status)
-        self._remember(view)
+        await self._remember(view)
         return EditorState.watch_run
 
     @rx.event
@@ -884,7 +897,7 @@ class EditorState(SessionState):
         node = self._selected()
         if node is None:
             return rx.toast.info("Select a node first.")
-        return await self._start(start_node=node["name"], reuse=self.run_id or None)
+        return await self._start(start_node=node["name"], reuse=self._run.get("id") or None)
 
     @rx.event
     async def run_selected_only(self):
@@ -892,7 +905,7 @@ class EditorState(SessionState):
         node = self._selected()
         if node is None:
             return rx.toast.info("Select a node first.")
-        return await self._start(start_node=node["name"], reuse=self.run_id or None, only=True)
+        return await self._start(start_node=node["name"], reuse=self._run.get("id") or None, only=True)
 
     @rx.event
     def pin_selected(self):
@@ -917,7 +930,7 @@ class EditorState(SessionState):
         if not isinstance(user, User):
             return user
         try:
-            await asyncio.to_thread(executions.cancel_execution, self.run_id, actor=user)
+            await asyncio.to_thread(executions.cancel_execution, self._run.get("id", ""), actor=user)
         except ServiceError as err:
             return rx.toast.error(err.message)
         return rx.toast.info("Run cancelled.")
@@ -926,7 +939,7 @@ class EditorState(SessionState):
     async def watch_run(self):
         """Relay the run's events to the canvas until it ends or the tab closes."""
         async with self:
-            execution_id = self.run_id
+            execution_id = self._run.get("id", "")
             if not execution_id or self._watching == execution_id:
                 return
             self._watching = execution_id
@@ -934,23 +947,23 @@ class EditorState(SessionState):
         try:
             async for batch in live.event_batches(token):
                 async with self:
-                    if self.run_id != execution_id:
+                    if self._run.get("id") != execution_id:
                         return
                     view = self._view()
                     # The first, empty batch means "now subscribed": catch up from the database, since a
                     # quick run may have moved on (or ended) before the relay listened.
                     changed, settled = run_view.apply_events(view, batch) if batch else (False, True)
                     if changed:
-                        self._remember(view)  # sent to the canvas when this block ends
+                        await self._remember(view)  # sent to the canvas when this block ends
                 if not settled:
                     continue
                 # The run's status changed: its stored steps are the truth (items, errors). Read them
                 # after the cards got the events' statuses, and outside the lock.
                 stored = await asyncio.to_thread(run_view.load_run, execution_id)
                 async with self:
-                    if self.run_id != execution_id:
+                    if self._run.get("id") != execution_id:
                         return
-                    self._remember(stored)
+                    await self._remember(stored)
                 if stored.status in run_view.FINISHED:
                     return
         finally:
@@ -981,6 +994,22 @@ class EditorState(SessionState):
     @rx.var
     def can_redo(self) -> bool:
         return self.history_sizes[1] > 0
+
+
+class RunProgressState(EditorState):
+    """The editor's run as it goes: its id, status, error and each card's status and item counts.
+
+    Reflex re-renders every component bound to a state when any of its vars
+    changes. Kept in :class:`EditorState`, each tick of a run re-rendered the
+    palette, the panels and the tables as well as the canvas; here it reaches
+    the canvas and the status bar alone. :class:`EditorState` keeps the same
+    facts in its backend-only ``_run`` for its own logic.
+    """
+
+    run_id: str = ""
+    run_status: str = ""
+    run_error: str = ""
+    statuses: dict[str, dict[str, Any]] = {}
 
     @rx.var
     def run_active(self) -> bool:
