@@ -58,8 +58,10 @@ def create_app() -> FastAPI:
         audit,
     ):
         v1.include_router(module.router)
-    app.include_router(v1)
+    # Webhooks first: they are the hot path, and routing tries every route in order (behind the
+    # ~100 API routes, matching alone took a sixth of the API's CPU time per webhook call).
     app.include_router(webhooks.router)
+    app.include_router(v1)
     app.include_router(respond_page.router)
     app.include_router(resume_routes.router)
     return app
