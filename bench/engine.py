@@ -329,7 +329,7 @@ def counts(mode: str, runs: int, path: str = "bench", warm_runs: int = 20, profi
     """SQL statements, commits and Redis round trips per webhook run, counted in one process.
 
     The API is called in process (FastAPI's test client, one call at a time);
-    in queue mode an RQ ``SimpleWorker`` runs the jobs on this thread, so its
+    in queue mode our RQ worker (``HitlSimpleWorker``) runs the jobs on this thread, so its
     Redis traffic is counted too. With ``profile``, also the Python calls of
     the run's path without HTTP and queue (record, execute, hand over the
     result), on one thread under cProfile.
@@ -352,9 +352,8 @@ def counts(mode: str, runs: int, path: str = "bench", warm_runs: int = 20, profi
                     failures.append(status)
 
         if mode == "queue":
-            from rq import SimpleWorker
-
             from hitl_studio.queue import get_queue
+            from hitl_studio.queue.worker import HitlSimpleWorker
 
             def calls() -> None:
                 call(warm_runs)
@@ -364,7 +363,9 @@ def counts(mode: str, runs: int, path: str = "bench", warm_runs: int = 20, profi
             caller = threading.Thread(target=calls, name="bench-caller")
             caller.start()
             queue = get_queue().queue  # type: ignore[attr-defined]
-            SimpleWorker([queue], connection=queue.connection).work(max_jobs=warm_runs + runs, logging_level="WARNING")
+            HitlSimpleWorker([queue], connection=queue.connection).work(
+                max_jobs=warm_runs + runs, logging_level="WARNING"
+            )
             caller.join()
         else:
             call(warm_runs)

@@ -7,6 +7,8 @@ and delayed jobs itself, so starting either would only confuse.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
 from rq import Queue, SimpleWorker, Worker
@@ -15,6 +17,34 @@ from hitl_studio.queue.rq_backend import make_scheduler, redact_url
 from hitl_studio.settings import Settings
 
 EMBEDDED_MESSAGE = "REDIS_URL is not set; in embedded mode the studio runs jobs itself"
+IDLE_HEARTBEAT_INTERVAL = timedelta(seconds=10)
+"""How often a worker between jobs tells Redis it is alive (RQ lets a worker key live ~8 minutes)."""
+
+
+class _SparingHeartbeat:
+    """RQ's worker, minus a Redis write per job.
+
+    RQ renews the worker's key before every dequeue: three commands (HSET and two
+    EXPIREs) per job, a tenth of a queue-mode run's Redis traffic. Between jobs the
+    renewal is sent at most every :data:`IDLE_HEARTBEAT_INTERVAL`; the ones RQ sends
+    inside a job's own transitions (in a pipeline, or with a timeout) are kept as they are.
+    """
+
+    last_heartbeat: datetime | None
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        recent = self.last_heartbeat is not None and datetime.now(UTC) - self.last_heartbeat < IDLE_HEARTBEAT_INTERVAL
+        if pipeline is None and timeout is None and recent:
+            return
+        super().heartbeat(timeout, pipeline)  # type: ignore[misc]
+
+
+class HitlSimpleWorker(_SparingHeartbeat, SimpleWorker):
+    """Runs jobs in the worker process (the default; see :func:`run_worker`)."""
+
+
+class HitlForkWorker(_SparingHeartbeat, Worker):
+    """Runs each job in a forked child (``worker --fork``)."""
 
 
 def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> int:
@@ -35,7 +65,7 @@ def run_worker(settings: Settings, burst: bool = False, fork: bool = False) -> i
         return 2
     try:
         queue = Queue(settings.queue_name, connection=connection)
-        worker_class = Worker if fork else SimpleWorker
+        worker_class = HitlForkWorker if fork else HitlSimpleWorker
         worker_class([queue], connection=connection).work(burst=burst)
     except redis.ConnectionError as err:
         return _unreachable(settings, err)

@@ -16,14 +16,20 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from rq.results import Result
 
 from hitl_studio.queue import get_queue, reset_queue
 from hitl_studio.queue.base import JobNotFound, JobStatus, QueueUnavailable
 from hitl_studio.queue.rq_backend import RqQueue, make_scheduler, redact_url
-from hitl_studio.queue.worker import EMBEDDED_MESSAGE, run_scheduler, run_worker
+from hitl_studio.queue.worker import (
+    EMBEDDED_MESSAGE,
+    IDLE_HEARTBEAT_INTERVAL,
+    HitlSimpleWorker,
+    run_scheduler,
+    run_worker,
+)
 from hitl_studio.settings import Settings, load_settings, reset_settings
 from tests.servers import redis_url_or_skip
 
@@ -56,7 +62,7 @@ class RqHarness:
         """Run every queued job, as an ``rq worker --burst`` would; True if any ran."""
         # A connection of its own: the worker raises the socket timeout of the pool it is given.
         queue = Queue(self.queue_name, connection=self.connection)
-        worker = SimpleWorker([queue], connection=self.connection, name=f"{self.tag}-worker-{next(self._ids)}")
+        worker = HitlSimpleWorker([queue], connection=self.connection, name=f"{self.tag}-worker-{next(self._ids)}")
         return worker.work(burst=True, logging_level="WARNING")
 
     def promote_due(self) -> list[str]:
@@ -278,3 +284,30 @@ def test_run_worker_reports_unreachable_redis(tmp_path: Path, capsys: pytest.Cap
 
     assert run_worker(settings, burst=True) == 1
     assert "not reachable" in capsys.readouterr().err
+
+
+def test_worker_renews_its_key_between_jobs_at_most_every_interval(rq: RqHarness) -> None:
+    queue = Queue(rq.queue_name, connection=rq.connection)
+    worker = HitlSimpleWorker([queue], connection=rq.connection, name=f"{rq.tag}-worker-heartbeat")
+
+    def stamp() -> bytes | None:
+        return rq.connection.hget(worker.key, "last_heartbeat")
+
+    worker.heartbeat()
+    first = stamp()
+    assert first is not None
+    time.sleep(0.01)
+    worker.heartbeat()  # between jobs, too soon: nothing sent
+    assert stamp() == first
+
+    with rq.connection.pipeline() as pipeline:  # inside a job's transition: always sent
+        worker.heartbeat(pipeline=pipeline)
+        pipeline.execute()
+    in_job = stamp()
+    assert in_job is not None and in_job != first
+
+    assert worker.last_heartbeat is not None
+    worker.last_heartbeat -= IDLE_HEARTBEAT_INTERVAL  # the interval has passed
+    worker.heartbeat()
+    assert stamp() not in (first, in_job)
+    assert rq.connection.ttl(worker.key) > 60

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from rq import SimpleWorker
 
 from hitl_studio.db import session_scope
 from hitl_studio.engine.states import RunStatus
@@ -15,6 +14,7 @@ from hitl_studio.models.executions import Execution, ExecutionMode
 from hitl_studio.models.users import Role
 from hitl_studio.models.workflows import Schedule
 from hitl_studio.queue import get_queue
+from hitl_studio.queue.worker import HitlSimpleWorker
 from hitl_studio.services import executions, reconciler, triggers, workflows
 from hitl_studio.services.errors import Conflict, InvalidInput
 from hitl_studio.services.executions import StartOptions
@@ -203,7 +203,7 @@ def test_runs_go_through_rq_workers_in_queue_mode(database: Settings, configure:
     rq_queue = queue.queue  # type: ignore[attr-defined]
     try:
         assert executions.get_execution(execution.id)[0].status == RunStatus.QUEUED
-        SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+        HitlSimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
         finished = wait_for_run(execution.id, timeout=5)
     finally:
         rq_queue.empty()

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rq import SimpleWorker
 from sqlmodel import select
 
 from hitl_studio.db import session_scope
@@ -21,6 +20,7 @@ from hitl_studio.engine.states import RunStatus
 from hitl_studio.models.executions import ExecutionMode
 from hitl_studio.models.workflows import Schedule
 from hitl_studio.queue import get_queue
+from hitl_studio.queue.worker import HitlSimpleWorker
 from hitl_studio.services import executions, reconciler, triggers, workflows
 from hitl_studio.services.workflows import WorkflowInput
 from hitl_studio.settings import Settings
@@ -52,7 +52,7 @@ def queue_mode(monkeypatch: pytest.MonkeyPatch, configure: Callable[..., Setting
 
 def burst() -> None:
     queue = get_queue().queue  # type: ignore[attr-defined]
-    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    HitlSimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
 def test_a_cron_workflow_fires_on_time_through_rq_scheduler_and_a_worker(queue_mode: Settings) -> None:
