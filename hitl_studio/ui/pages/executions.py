@@ -53,7 +53,7 @@ def _filters() -> rx.Component:
         rx.hstack(
             _select(
                 ExecutionsState.workflow_filter,
-                ExecutionsState.set_workflow_filter,
+                lambda value: ExecutionsState.set_filter("workflow_filter", value),
                 "filter-workflow",
                 [
                     rx.select.item("All workflows", value=ANY),
@@ -63,14 +63,14 @@ def _filters() -> rx.Component:
             ),
             _select(
                 ExecutionsState.status_filter,
-                ExecutionsState.set_status_filter,
+                lambda value: ExecutionsState.set_filter("status_filter", value),
                 "filter-status",
                 [rx.select.item("Any status", value=ANY), *[rx.select.item(s, value=s) for s in STATUSES]],
                 "150px",
             ),
             _select(
                 ExecutionsState.mode_filter,
-                ExecutionsState.set_mode_filter,
+                lambda value: ExecutionsState.set_filter("mode_filter", value),
                 "filter-mode",
                 [rx.select.item("Any mode", value=ANY), *[rx.select.item(m, value=m) for m in MODES]],
                 "140px",
@@ -80,14 +80,14 @@ def _filters() -> rx.Component:
                 rx.input(
                     type="date",
                     value=ExecutionsState.since,
-                    on_change=ExecutionsState.set_since,
+                    on_change=lambda value: ExecutionsState.set_filter("since", value),
                     data_testid="filter-since",
                 ),
                 rx.text("to", size="2", color_scheme="gray"),
                 rx.input(
                     type="date",
                     value=ExecutionsState.until,
-                    on_change=ExecutionsState.set_until,
+                    on_change=lambda value: ExecutionsState.set_filter("until", value),
                     data_testid="filter-until",
                 ),
                 align="center",

@@ -27,6 +27,8 @@ ANY = "any"
 STATUSES = [status.value for status in RunStatus]
 MODES = [mode.value for mode in ExecutionMode]
 WORKFLOW_CHOICES = 200
+FILTER_FIELDS = frozenset({"workflow_filter", "status_filter", "mode_filter", "since", "until"})
+"""The vars :meth:`ExecutionsState.set_filter` may change."""
 """Workflows offered in the filter (the most recently edited ones)."""
 
 
@@ -197,32 +199,11 @@ class ExecutionsState(LivePageState):
                 self._show(fetched)
 
     @rx.event
-    async def set_workflow_filter(self, value: str):
-        self.workflow_filter = value
-        self.offset = 0
-        await self._refresh()
-
-    @rx.event
-    async def set_status_filter(self, value: str):
-        self.status_filter = value
-        self.offset = 0
-        await self._refresh()
-
-    @rx.event
-    async def set_mode_filter(self, value: str):
-        self.mode_filter = value
-        self.offset = 0
-        await self._refresh()
-
-    @rx.event
-    async def set_since(self, value: str):
-        self.since = value
-        self.offset = 0
-        await self._refresh()
-
-    @rx.event
-    async def set_until(self, value: str):
-        self.until = value
+    async def set_filter(self, name: str, value: str):
+        """Change one filter (workflow, status, mode, since, until) and go back to the first page."""
+        if name not in FILTER_FIELDS:  # the name comes from the browser: never set just any attribute
+            return
+        setattr(self, name, value)
         self.offset = 0
         await self._refresh()
 
