@@ -92,12 +92,11 @@ def transition(
     current = RunStatus(execution.status)
     check_transition(current, target)
     values = {"status": target.value, **changes}
+    table = Execution.__table__  # type: ignore[attr-defined]
+    # A Core update of the table, not of the mapped class: no ORM bulk-update machinery (session
+    # synchronisation, entity compile state) on every run's path; the object is kept in step below.
     result = session.execute(
-        update(Execution)
-        .where(col(Execution.id) == execution.id, col(Execution.status) == current.value)
-        .values(**values)
-        # The row is updated in SQL only: no ORM look-up of objects to refresh (it is the hot path).
-        .execution_options(synchronize_session=False)
+        update(table).where(table.c.id == execution.id, table.c.status == current.value).values(**values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
