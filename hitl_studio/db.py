@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, event, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -97,7 +98,42 @@ def build_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(database_url, pool_size=10, max_overflow=20)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", _idle_ping(engine.dialect))
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+"""A pooled connection that sat unused longer than this is pinged before it is handed out.
+
+SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip to
+PostgreSQL for each of a run's three transactions. A connection that went back
+to the pool milliseconds ago is as alive as a ping would show; one that sat idle
+may have been closed by a server restart or an idle timeout, and is replaced.
+"""
+
+
+def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _idle_ping(dialect: Any) -> Callable[[Any, Any, Any], None]:
+    """The pool's checkout hook: ping a connection that was idle too long, and have a closed one replaced."""
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back in the pool a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):
+                # The pool drops this connection and checks out (or opens) another.
+                raise DisconnectionError(f"the pooled database connection was closed: {err}") from err
+            raise
+
+    return ping_if_idle
 
 
 _engine: Engine | None = None
