@@ -12,7 +12,8 @@
    "succeeded" (Date.now() in the page), and when the next frame after that was painted; the latency
    is that time minus each step's finished_at in the database (same machine, same clock): p50, p95,
    max in ms, in the page and painted; also how long the run took (first to last step finished) and
-   when the first and the last card turned green, counted from the first step's end. While it waits,
+   when the first and the last card turned green, counted from the first step's end, and when the first
+   websocket message carrying a "succeeded" status arrived (server side vs. browser side). While it waits,
    the benchmark polls one cheap page variable, never Playwright locators (their in-page checks over
    300 cards would compete with the canvas for the page's thread).
 
@@ -95,6 +96,7 @@ FRAME_PROBE = """() => {
 }"""
 
 STATUS_PROBE = """() => {
+  window.__socket = [];
   window.__seen = {};
   window.__painted = {};
   const afterPaint = (names) => requestAnimationFrame(() => setTimeout(() => {
@@ -112,6 +114,25 @@ STATUS_PROBE = """() => {
   const watched = {subtree: true, attributes: true, attributeFilter: ['data-status']};
   new MutationObserver(record).observe(document.body, watched);
 }"""
+
+
+SOCKET_PROBE = """(() => {
+  // Runs before the page's scripts: notes when each websocket message that carries a
+  // "succeeded" status arrives, so the status latency splits into server and browser.
+  window.__socket = [];
+  const Native = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const socket = new Native(...args);
+    socket.addEventListener('message', (event) => {
+      if (typeof event.data === 'string' && event.data.includes('succeeded')) {
+        window.__socket.push([Date.now(), event.data.length]);
+      }
+    });
+    return socket;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+})()"""
 
 
 def run(count: int) -> None:
@@ -148,6 +169,7 @@ def run(count: int) -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(base_url=studio.url, viewport={"width": 1600, "height": 900})
             context.set_default_timeout(60_000)
+            context.add_init_script(SOCKET_PROBE)
             page = context.new_page()
             page.goto("/login")
             page.locator("#email").fill(ADMIN[0])
@@ -205,6 +227,7 @@ def run(count: int) -> None:
             page.wait_for_function(f"Object.keys(window.__painted).length >= {count}", polling=250, timeout=120_000)
             seen = page.evaluate("() => window.__seen")
             painted = page.evaluate("() => window.__painted")
+            socket = page.evaluate("() => window.__socket")
             run_id = page.get_by_test_id("run-details").get_attribute("href").rsplit("/", 1)[-1]
             browser.close()
 
@@ -222,6 +245,9 @@ def run(count: int) -> None:
             nodes=count,
             steps=len(latencies),
             run_span_ms=round(last_finish - first_finish),
+            socket_first_ms=round(socket[0][0] - first_finish) if socket else None,
+            socket_messages=len(socket),
+            socket_kib=round(sum(size for _, size in socket) / 1024, 1),
             first_card_ms=round(min(seen.values()) - first_finish),
             last_card_ms=round(max(seen.values()) - first_finish),
             p50_ms=round(percentile(latencies, 0.5)),
