@@ -3,22 +3,26 @@
 The caller registers interest before the run is enqueued; the worker delivers
 once, either when the run ends or pauses, or earlier, at the moment a Respond
 to Webhook node runs (response mode ``respond_node``; the run then goes on).
-Embedded mode uses in-process queues; queue mode a Redis list per run
-(``BLPOP``), which works whichever worker ran it. Only runs started with
-``notify=True`` deliver, so ordinary runs cost nothing here.
+Embedded mode hands it over in-process through a future the waiting request
+awaits on its event loop (no thread sits blocked for it); queue mode through a
+Redis list per run (``BLPOP``), which works whichever worker ran it. Only runs
+started with ``notify=True`` deliver, so ordinary runs cost nothing here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import queue
 import threading
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from hitl_studio.queue import get_redis
 
 _RESULT_TTL_SECONDS = 600
-_waiters: dict[str, queue.Queue[dict[str, Any]]] = {}
+_waiters: dict[str, Future[dict[str, Any]]] = {}
 _lock = threading.Lock()
 
 
@@ -30,7 +34,7 @@ def expect(execution_id: str) -> None:
     """Register interest in a run's result; call before the run is enqueued."""
     if get_redis() is None:
         with _lock:
-            _waiters[execution_id] = queue.Queue(maxsize=1)
+            _waiters[execution_id] = Future()
 
 
 def deliver(execution_id: str, payload: dict[str, Any]) -> None:
@@ -47,19 +51,19 @@ def deliver(execution_id: str, payload: dict[str, Any]) -> None:
         waiter = _waiters.get(execution_id)
     if waiter is not None:
         try:
-            waiter.put_nowait(payload)
-        except queue.Full:
-            return
+            waiter.set_result(payload)
+        except InvalidStateError:
+            return  # delivered already, or the caller stopped waiting
 
 
-def wait(execution_id: str, timeout: float) -> dict[str, Any] | None:
+async def wait(execution_id: str, timeout: float) -> dict[str, Any] | None:
     """The delivered result, or ``None`` if none came within ``timeout`` seconds."""
     client = get_redis()
     try:
         if client is not None:
             # One delivery per run (the end, a pause or a Respond to Webhook node; never two), so the
             # popped list is empty and Redis has dropped it: nothing to delete.
-            popped = client.blpop([_key(execution_id)], timeout=max(1, round(timeout)))
+            popped = await run_in_threadpool(client.blpop, [_key(execution_id)], max(1, round(timeout)))
             if popped is None:
                 return None
             return json.loads(popped[1])
@@ -68,8 +72,8 @@ def wait(execution_id: str, timeout: float) -> dict[str, Any] | None:
         if waiter is None:
             return None
         try:
-            return waiter.get(timeout=timeout)
-        except queue.Empty:
+            return await asyncio.wait_for(asyncio.wrap_future(waiter), timeout)
+        except TimeoutError:
             return None
     finally:
         with _lock:
