@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hitl_studio.ui.state.editor import _schedule_previews
+from hitl_studio.ui.editor.panel_views import schedule_previews as _schedule_previews
 
 CRON_FIELD = [{"name": "cron", "path": "cron", "base_widget": "cron"}]
 
