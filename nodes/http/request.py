@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import mimetypes
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import PurePosixPath
 from typing import Any, Literal
-from urllib.parse import quote, quote_plus, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
 from nodes.files._common import MISSING, get_field, guess_mime_type, read_input
-from nodes.http.credentials import HttpBasicAuth, HttpBearerAuth, HttpHeaderAuth, HttpQueryAuth, OAuth2Api
+from nodes.http._auth import (
+    AUTH_DESCRIPTION,
+    CREDENTIAL_REQUIREMENTS,
+    Auth,
+    AuthKind,
+    checked_url,
+    origin,
+    redact,
+    resolve_auth,
+)
 from nodes.sdk import (
     Category,
     Context,
-    CredentialRequirement,
     Item,
     Node,
     NodeError,
     NodeOutput,
     Parameters,
-    oauth2_access_token,
     param,
 )
 
@@ -35,14 +41,6 @@ USER_AGENT = "HITL-Studio"
 MAX_REDIRECTS = 20
 EXCERPT_CHARS = 300
 MAX_RETRY_WAIT_SECONDS = 60.0
-AUTH_TYPES = {
-    "header": "http_header_auth",
-    "basic": "http_basic_auth",
-    "bearer": "http_bearer_auth",
-    "query": "http_query_auth",
-    "oauth2": OAuth2Api.id,
-}
-CREDENTIAL_CLASSES = {cls.id: cls for cls in (HttpHeaderAuth, HttpBasicAuth, HttpBearerAuth, HttpQueryAuth)}
 TEXT_TYPES = frozenset(
     {
         "application/javascript",
@@ -80,14 +78,7 @@ class MultipartField(BaseModel):
 class HttpRequestParameters(Parameters):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = param("GET", title="Method")
     url: str = param(title="URL", placeholder="https://api.example.com/orders/{{ $json.id }}", min_length=1)
-    authentication: Literal["none", "header", "basic", "bearer", "query", "oauth2"] = param(
-        "none",
-        title="Authentication",
-        description="header: a header such as X-API-Key; basic: user and password; bearer: a token; "
-        "query: a parameter added to the URL; oauth2: a connected OAuth2 account's access token, refreshed "
-        "when it expires or is refused. Credentials are only sent to the URL's own host.",
-        no_expressions=True,
-    )
+    authentication: AuthKind = param("none", title="Authentication", description=AUTH_DESCRIPTION, no_expressions=True)
     query: list[NameValue] = param(default_factory=list, title="Query parameters")
     headers: list[NameValue] = param(default_factory=list, title="Headers")
     body_type: Literal["none", "json", "form", "multipart", "raw"] = param(
@@ -189,22 +180,6 @@ class HttpRequestParameters(Parameters):
 
 
 @dataclass(frozen=True)
-class _Auth:
-    """What a credential adds to requests on its own origin, and the strings never to show.
-
-    ``renew``, for OAuth2, gives the auth to retry with when the origin answers 401.
-    """
-
-    headers: Mapping[str, str]
-    query: Mapping[str, str]
-    secrets: tuple[str, ...]
-    renew: Callable[[], _Auth] | None = None
-
-
-NO_AUTH = _Auth({}, {}, ())
-
-
-@dataclass(frozen=True)
 class _Body:
     content: bytes | None = None
     files: list[tuple[str, tuple[Any, ...]]] | None = None
@@ -226,65 +201,6 @@ def _text(value: Any) -> str:
     if isinstance(value, bool | dict | list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    return url.scheme, url.host, url.port
-
-
-def _checked_url(raw: str, index: int, *, what: str = "the URL") -> httpx.URL:
-    try:
-        url = httpx.URL(raw.strip())
-    except (httpx.InvalidURL, TypeError) as err:
-        raise NodeError(
-            f"item {index}: {what} {raw!r} is not a valid URL ({err})",
-            description="Enter a full URL such as https://api.example.com/items.",
-            item_index=index,
-        ) from err
-    if url.scheme not in ("http", "https") or not url.host:
-        raise NodeError(
-            f"item {index}: {what} {raw!r} is not an http:// or https:// URL",
-            description="Only http and https URLs can be requested; start the URL with https://.",
-            item_index=index,
-        )
-    return url
-
-
-def _credential_fields(ctx: Context, kind: str) -> Any:
-    type_id = AUTH_TYPES[kind]
-    return CREDENTIAL_CLASSES[type_id].parse(ctx.credential(type_id))
-
-
-def _auth(ctx: Context, kind: str) -> _Auth:
-    if kind == "header":
-        header = _credential_fields(ctx, kind)
-        return _Auth({header.name: header.value}, {}, (header.value,))
-    if kind == "basic":
-        basic = _credential_fields(ctx, kind)
-        token = base64.b64encode(f"{basic.user}:{basic.password}".encode()).decode("ascii")
-        return _Auth({"Authorization": f"Basic {token}"}, {}, (token, basic.password))
-    if kind == "bearer":
-        bearer = _credential_fields(ctx, kind)
-        return _Auth({"Authorization": f"Bearer {bearer.token}"}, {}, (bearer.token,))
-    if kind == "query":
-        query = _credential_fields(ctx, kind)
-        return _Auth({}, {query.name: query.value}, (query.value, quote(query.value, safe=""), quote_plus(query.value)))
-    if kind == "oauth2":
-        return _oauth2_auth(ctx)
-    return NO_AUTH
-
-
-def _oauth2_auth(ctx: Context, refused: str | None = None) -> _Auth:
-    token = oauth2_access_token(ctx, AUTH_TYPES["oauth2"], refused=refused)
-    return _Auth({"Authorization": f"Bearer {token}"}, {}, (token,), renew=lambda: _oauth2_auth(ctx, token))
-
-
-def _redact(text: str, secrets: tuple[str, ...]) -> str:
-    # Short secrets would blank out ordinary words; credentials are never that short in practice.
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _media_type(response: httpx.Response) -> str:
@@ -347,7 +263,7 @@ class _ItemRequest:
     """The requests made for one input item: its pages, each with retries and redirects."""
 
     def __init__(
-        self, ctx: Context, client: httpx.Client, params: HttpRequestParameters, item: Item, index: int, auth: _Auth
+        self, ctx: Context, client: httpx.Client, params: HttpRequestParameters, item: Item, index: int, auth: Auth
     ) -> None:
         self.ctx = ctx
         self.client = client
@@ -355,14 +271,14 @@ class _ItemRequest:
         self.item = item
         self.index = index
         self.auth = auth
-        self.url = _checked_url(params.url, index)
-        self.origin = _origin(self.url)
+        self.url = checked_url(params.url, index)
+        self.origin = origin(self.url)
         self.body = self._body()
         self.headers = self._headers()
 
     def _fail(self, message: str, description: str = "") -> NodeError:
         return NodeError(
-            _redact(f"item {self.index}: {message}", self.auth.secrets), description=description, item_index=self.index
+            redact(f"item {self.index}: {message}", self.auth.secrets), description=description, item_index=self.index
         )
 
     def _headers(self) -> httpx.Headers:
@@ -416,7 +332,7 @@ class _ItemRequest:
 
     def _build(self, url: httpx.URL, query: httpx.QueryParams) -> httpx.Request:
         headers = self.headers.copy()
-        if _origin(url) == self.origin:
+        if origin(url) == self.origin:
             headers.update(self.auth.headers)
             query = query.merge(self.auth.query)
         return self.client.build_request(
@@ -436,7 +352,7 @@ class _ItemRequest:
                 return response
             if following.url.scheme not in ("http", "https"):
                 raise self._fail(f"{request.url} redirected to {following.url}, which is not an http(s) URL")
-            if _origin(following.url) != self.origin:
+            if origin(following.url) != self.origin:
                 # httpx drops Authorization on a cross-origin redirect, but not a custom API-key header.
                 for name in self.auth.headers:
                     following.headers.pop(name, None)
@@ -446,7 +362,7 @@ class _ItemRequest:
     def _send(self, url: httpx.URL, query: httpx.QueryParams) -> httpx.Response:
         """One page; sent once more with a renewed credential when its own origin refuses the current one (401)."""
         response = self._send_with_retries(url, query)
-        if response.status_code == 401 and self.auth.renew is not None and _origin(response.url) == self.origin:
+        if response.status_code == 401 and self.auth.renew is not None and origin(response.url) == self.origin:
             self.auth = self.auth.renew()
             response = self._send_with_retries(url, query)
         return response
@@ -578,7 +494,7 @@ class _ItemRequest:
                 f"the next-page field {self.params.next_url_field!r} holds {type(found).__name__}, not a URL",
                 "Point 'Next-page URL field' at the field holding the next page's URL.",
             )
-        return _checked_url(str(response.url.join(found)), self.index, what="the next-page URL")
+        return checked_url(str(response.url.join(found)), self.index, what="the next-page URL")
 
     def _page_is_empty(self, decoded: _Decoded) -> bool:
         body = decoded.content if decoded.kind == "file" else decoded.body
@@ -624,21 +540,18 @@ class HttpRequestNode(Node):
     description = "Calls any HTTP API, once per item, with authentication, JSON, form or file bodies, and pagination."
     icon = "globe"
     Parameters = HttpRequestParameters
-    credentials = tuple(
-        CredentialRequirement(type_id, required=False, show_if={"authentication": [kind]})
-        for kind, type_id in AUTH_TYPES.items()
-    )
+    credentials = CREDENTIAL_REQUIREMENTS
     subtitle = "method"
 
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput:
         produced: list[Item] = []
-        auths: dict[str, _Auth] = {}
+        auths: dict[str, Auth] = {}
         with httpx.Client(follow_redirects=False) as client:
             for index, item in enumerate(items):
                 params: HttpRequestParameters = ctx.params(index)
                 kind = params.authentication
                 if kind not in auths:
-                    auths[kind] = _auth(ctx, kind)
+                    auths[kind] = resolve_auth(ctx, kind)
                 request = _ItemRequest(ctx, client, params, item, index, auths[kind])
                 produced.extend(request.run())
                 # A token renewed for this item serves the next ones too.
