@@ -1,0 +1,1 @@
+"""GitHub nodes: issues, files, repositories and releases through the REST API (``httpx``)."""
