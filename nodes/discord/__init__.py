@@ -1,0 +1,1 @@
+"""Discord nodes: messages and files through a channel's webhook (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Telegram nodes: messages, photos and documents through the Telegram Bot API (``httpx``)."""
