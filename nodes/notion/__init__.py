@@ -1,0 +1,1 @@
+"""Notion nodes: databases, pages and blocks through the Notion API (``httpx``)."""
