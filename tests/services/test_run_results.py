@@ -13,26 +13,27 @@ import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 
 from hitl_studio.services import run_results
+from tests.loops import run_loop
 
 
 def test_a_result_delivered_before_the_caller_waits_is_kept_for_it() -> None:
     run_results.expect("run-1")
     run_results.deliver("run-1", {"status": "succeeded", "items": [{"a": 1}]})
-    assert asyncio.run(run_results.wait("run-1", 5)) == {"status": "succeeded", "items": [{"a": 1}]}
+    assert run_loop(lambda: run_results.wait("run-1", 5)) == {"status": "succeeded", "items": [{"a": 1}]}
 
 
 def test_a_caller_that_stopped_waiting_gets_nothing_and_a_late_delivery_is_dropped() -> None:
     run_results.expect("run-2")
-    assert asyncio.run(run_results.wait("run-2", 0.05)) is None
+    assert run_loop(lambda: run_results.wait("run-2", 0.05)) is None
     run_results.deliver("run-2", {"status": "succeeded"})  # nobody waits: no error, nothing kept
-    assert asyncio.run(run_results.wait("run-2", 0.05)) is None
+    assert run_loop(lambda: run_results.wait("run-2", 0.05)) is None
 
 
 def test_only_the_first_delivery_counts() -> None:
     run_results.expect("run-3")
     run_results.deliver("run-3", {"status": "responded"})
     run_results.deliver("run-3", {"status": "succeeded"})
-    assert asyncio.run(run_results.wait("run-3", 5)) == {"status": "responded"}
+    assert run_loop(lambda: run_results.wait("run-3", 5)) == {"status": "responded"}
 
 
 def test_waiting_callers_hold_no_worker_thread() -> None:
@@ -52,5 +53,5 @@ def test_waiting_callers_hold_no_worker_thread() -> None:
         await run_in_threadpool(deliver_all)
         return await asyncio.gather(*waits)
 
-    results = asyncio.run(scenario())
+    results = run_loop(scenario)
     assert results == [{"status": "succeeded", "id": f"run-{index}"} for index in range(10, 15)]

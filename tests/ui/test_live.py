@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from hitl_studio import events
 from hitl_studio.settings import Settings
 from hitl_studio.ui import live
+from tests.loops import run_loop
 
 _T = TypeVar("_T")
 OPEN_TABS = 24
@@ -27,16 +26,6 @@ def tabs(monkeypatch: pytest.MonkeyPatch, sqlite_database: Settings) -> set[str]
     monkeypatch.setattr(live, "IDLE_CHECK_SECONDS", 0.05)
     yield connected
     events.reset_bus()
-
-
-def run_loop(scenario: Callable[[], Awaitable[_T]]) -> _T:
-    """Run ``scenario`` on a fresh event loop in its own thread.
-
-    Playwright's sync API (the browser tests, earlier in the same session) keeps a loop
-    running in the main thread, where ``asyncio.run`` is refused.
-    """
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(lambda: asyncio.run(scenario())).result()
 
 
 async def _first_batch(token: str) -> list[dict[str, Any]]:
