@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 TYPE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 """Type ids are permanent, dotted, lower-case: ``slack.send_message``, ``core.set``."""
@@ -433,3 +433,24 @@ class TriggerNode(Node):
 
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput | list[Item] | Wait:
         return [items]
+
+
+def _bare_token(value: str) -> str:
+    value = value.strip()
+    if not value or any(char.isspace() for char in value):
+        raise ValueError("paste the token alone, without spaces")
+    return value
+
+
+def _api_url(value: str) -> str:
+    value = value.strip()
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("the API URL must start with https://")
+    return value.rstrip("/")
+
+
+ApiToken = Annotated[str, AfterValidator(_bare_token)]
+"""A credential's pasted API token: surrounding spaces dropped, a token with spaces inside refused."""
+
+ApiUrl = Annotated[str, AfterValidator(_api_url)]
+"""A credential's API base URL (http or https), without its trailing slash."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from nodes.sdk import CredentialType, param
+from nodes.sdk import ApiToken, ApiUrl, CredentialType, param
 
 AIRTABLE_API_URL = "https://api.airtable.com"
 
@@ -15,34 +15,18 @@ AIRTABLE_API_URL = "https://api.airtable.com"
 class AirtableApiFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = param(
+    token: ApiToken = param(
         title="Personal access token",
         description="Create one at airtable.com/create/tokens with the data.records scopes and access to the bases.",
         widget="password",
         min_length=1,
     )
-    api_url: str = param(
+    api_url: ApiUrl = param(
         AIRTABLE_API_URL,
         title="API URL",
         description="Airtable's Web API; change it only for a proxy or a test server.",
         advanced=True,
     )
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        value = value.strip()
-        if not value or any(char.isspace() for char in value):
-            raise ValueError("paste the token alone, without spaces")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the API URL must start with https://")
-        return value.rstrip("/")
 
 
 class AirtableApiCredential(CredentialType):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from nodes.sdk import CredentialType, param
+from nodes.sdk import ApiToken, ApiUrl, CredentialType, param
 
 GITHUB_API_URL = "https://api.github.com"
 
@@ -15,35 +15,19 @@ GITHUB_API_URL = "https://api.github.com"
 class GithubApiFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = param(
+    token: ApiToken = param(
         title="Personal access token",
         description="A fine-grained or classic token (Settings → Developer settings → Personal access tokens) "
         "with access to the repositories the workflow uses.",
         widget="password",
         min_length=1,
     )
-    api_url: str = param(
+    api_url: ApiUrl = param(
         GITHUB_API_URL,
         title="API URL",
         description="GitHub's REST API; for GitHub Enterprise Server, https://<host>/api/v3.",
         advanced=True,
     )
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        value = value.strip()
-        if not value or any(char.isspace() for char in value):
-            raise ValueError("paste the token alone, without spaces")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the API URL must start with https://")
-        return value.rstrip("/")
 
 
 class GithubApiCredential(CredentialType):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from nodes.sdk import CredentialType, param
+from nodes.sdk import ApiToken, CredentialType, param
 
 
 class MattermostApiFields(BaseModel):
@@ -19,7 +19,7 @@ class MattermostApiFields(BaseModel):
         placeholder="https://chat.example.com",
         min_length=1,
     )
-    token: str = param(
+    token: ApiToken = param(
         title="Access token",
         description="A personal access token (Profile → Security) or a bot account's token.",
         widget="password",
@@ -33,14 +33,6 @@ class MattermostApiFields(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("the server URL must start with https://")
         return value.removesuffix("/api/v4")
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        value = value.strip()
-        if not value or any(char.isspace() for char in value):
-            raise ValueError("paste the token alone, without spaces")
-        return value
 
 
 class MattermostApiCredential(CredentialType):

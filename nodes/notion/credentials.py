@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from nodes.sdk import CredentialType, param
+from nodes.sdk import ApiToken, ApiUrl, CredentialType, param
 
 NOTION_API_URL = "https://api.notion.com"
 
@@ -15,35 +15,19 @@ NOTION_API_URL = "https://api.notion.com"
 class NotionApiFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = param(
+    token: ApiToken = param(
         title="Internal integration token",
         description="From notion.so/my-integrations (secret_... or ntn_...). Share each page and database with the "
         "integration (••• → Connections).",
         widget="password",
         min_length=1,
     )
-    api_url: str = param(
+    api_url: ApiUrl = param(
         NOTION_API_URL,
         title="API URL",
         description="Notion's API; change it only for a proxy or a test server.",
         advanced=True,
     )
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: str) -> str:
-        value = value.strip()
-        if not value or any(char.isspace() for char in value):
-            raise ValueError("paste the token alone, without spaces")
-        return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the API URL must start with https://")
-        return value.rstrip("/")
 
 
 class NotionApiCredential(CredentialType):

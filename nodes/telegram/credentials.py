@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from nodes.sdk import CredentialType, param
+from nodes.sdk import ApiUrl, CredentialType, param
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 
@@ -21,7 +21,7 @@ class TelegramApiFields(BaseModel):
         widget="password",
         min_length=1,
     )
-    api_url: str = param(
+    api_url: ApiUrl = param(
         TELEGRAM_API_URL,
         title="API URL",
         description="The Bot API server; change it only for a local Bot API server, a proxy or a test server.",
@@ -35,14 +35,6 @@ class TelegramApiFields(BaseModel):
         if not value or any(char.isspace() or char == "/" for char in value):
             raise ValueError("paste the token alone, without spaces or slashes")
         return value
-
-    @field_validator("api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("https://", "http://")):
-            raise ValueError("the API URL must start with https://")
-        return value.rstrip("/")
 
 
 class TelegramApiCredential(CredentialType):
