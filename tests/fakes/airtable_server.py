@@ -33,9 +33,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 TOKEN = "patFAKE.0123456789abcdef"
 MAX_RECORDS_PER_REQUEST = 10
@@ -164,7 +166,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeAirtable]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -363,21 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeAirtable
-
-
 @contextmanager
 def fake_airtable_server() -> Iterator[FakeAirtable]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeAirtable("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-airtable", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeAirtable, name="fake-airtable") as fake:
+        yield fake

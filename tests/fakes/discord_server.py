@@ -24,9 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 WEBHOOK_ID = "112233445566778899"
 WEBHOOK_TOKEN = "fAkE-WeBhOoK-tOkEn_0123456789abcdefghij"
@@ -108,7 +110,7 @@ def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], list[Upl
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeDiscord]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -236,21 +238,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeDiscord
-
-
 @contextmanager
 def fake_discord_server() -> Iterator[FakeDiscord]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeDiscord("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-discord", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeDiscord, name="fake-discord") as fake:
+        yield fake

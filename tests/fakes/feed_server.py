@@ -18,9 +18,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 RSS2 = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
@@ -173,7 +175,7 @@ class FakeFeedServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeFeedServer]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -202,21 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, body, content_type)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeFeedServer
-
-
 @contextmanager
 def fake_feed_server() -> Iterator[FakeFeedServer]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeFeedServer("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-feeds", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeFeedServer, name="fake-feeds") as fake:
+        yield fake

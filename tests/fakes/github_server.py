@@ -34,9 +34,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 TOKEN = "ghp_fakeFAKEfake0123456789abcdefABCDEF"
 LOGIN = "octo-bot"
@@ -186,7 +188,7 @@ def _page(
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeGitHub]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -493,21 +495,8 @@ def _releases(
     raise _Refusal(404, "Not Found")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGitHub
-
-
 @contextmanager
 def fake_github_server(token: str = TOKEN) -> Iterator[FakeGitHub]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeGitHub("127.0.0.1", server.server_address[1], token=token)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-github", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda host, port: FakeGitHub(host, port, token=token), name="fake-github") as fake:
+        yield fake

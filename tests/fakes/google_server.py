@@ -32,13 +32,15 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
+
+from tests.fakes.serving import FakeServer, serve
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
@@ -228,7 +230,7 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeGoogle]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -452,21 +454,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGoogle
-
-
 @contextmanager
 def fake_google_server() -> Iterator[FakeGoogle]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeGoogle("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-google", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeGoogle, name="fake-google") as fake:
+        yield fake

@@ -26,11 +26,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import graphql
+
+from tests.fakes.serving import FakeServer, serve
 
 SLOW_SECONDS = 1.0
 SDL = """
@@ -110,7 +112,7 @@ SCHEMA = graphql.build_schema(SDL)
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeGraphqlServer]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -195,24 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGraphqlServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (the timeout test) closes its socket mid-answer; that is expected."""
-
-
 @contextmanager
 def fake_graphql_server() -> Iterator[FakeGraphqlServer]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeGraphqlServer("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-graphql", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeGraphqlServer, name="fake-graphql", quiet_disconnects=True) as fake:
+        yield fake

@@ -32,9 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 SLOW_SECONDS = 2.0
 PAGE_COUNT = 3
@@ -100,7 +102,7 @@ def _simple(query: dict[str, list[str]]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeHttpServer]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -215,24 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeHttpServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout tests) closes its socket mid-answer; that is expected."""
-
-
 @contextmanager
 def fake_http_server() -> Iterator[FakeHttpServer]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeHttpServer("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-http", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeHttpServer, name="fake-http", quiet_disconnects=True) as fake:
+        yield fake

@@ -25,9 +25,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 TOKEN = "mmfaketoken0123456789abcdef"
 USER = {"id": "uuuuuuuuuuuuuuuuuuuuuuuuu1", "username": "hitl-bot", "is_bot": True}
@@ -104,7 +106,7 @@ class FakeMattermost:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeMattermost]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -217,21 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeMattermost
-
-
 @contextmanager
 def fake_mattermost_server(token: str = TOKEN) -> Iterator[FakeMattermost]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeMattermost("127.0.0.1", server.server_address[1], token=token)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-mattermost", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda host, port: FakeMattermost(host, port, token=token), name="fake-mattermost") as fake:
+        yield fake

@@ -33,9 +33,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 TOKEN = "secret_FAKEnotionIntegrationToken0123"
 NOTION_VERSION = "2022-06-28"
@@ -316,7 +318,7 @@ def _page_of(entries: list[dict[str, Any]], page_size: Any, cursor: Any) -> dict
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeNotion]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -501,21 +503,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PATCH = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeNotion
-
-
 @contextmanager
 def fake_notion_server() -> Iterator[FakeNotion]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeNotion("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-notion", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeNotion, name="fake-notion") as fake:
+        yield fake

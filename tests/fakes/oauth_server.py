@@ -25,9 +25,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 CLIENT_ID = "studio-client"
 CLIENT_SECRET = "client-secret-0f9e8d7c6b5a"
@@ -120,7 +122,7 @@ def _challenge(verifier: str) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeOAuthServer]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -251,21 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOAuthServer
-
-
 @contextmanager
 def fake_oauth_server() -> Iterator[FakeOAuthServer]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeOAuthServer("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-oauth", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeOAuthServer, name="fake-oauth") as fake:
+        yield fake

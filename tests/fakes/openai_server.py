@@ -29,9 +29,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 API_KEY = "sk-fake-4f9d2c7a1b8e"
 MODELS = ("gpt-fake-mini", "gpt-fake", "text-embedding-fake", "omni-moderation-fake")
@@ -225,7 +227,7 @@ def _error(message: str, kind: str, code: str) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeOpenAI]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -281,21 +283,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOpenAI
-
-
 @contextmanager
 def fake_openai_server(api_key: str = API_KEY) -> Iterator[FakeOpenAI]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeOpenAI("127.0.0.1", server.server_address[1], api_key=api_key)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-openai", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda host, port: FakeOpenAI(host, port, api_key=api_key), name="fake-openai") as fake:
+        yield fake

@@ -22,9 +22,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 BOT_TOKEN = "xoxb-fake-bot-token"
 
@@ -88,7 +90,7 @@ def _decode(value: Any) -> Any:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeSlack]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -164,21 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         return answer if answer is not None else {"ok": False, "error": "unknown_method"}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeSlack
-
-
 @contextmanager
 def fake_slack_server(token: str = BOT_TOKEN) -> Iterator[FakeSlack]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeSlack("127.0.0.1", server.server_address[1], token=token)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-slack", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda host, port: FakeSlack(host, port, token=token), name="fake-slack") as fake:
+        yield fake

@@ -21,9 +21,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 WEBHOOK_ID = "2f9c7c6e-0000-4000-8000-000000000001@72f988bf-0000-4000-8000-000000000002"
 WEBHOOK_KEY = "b1e3f6c2d4a54f0e9d8c7b6a5f4e3d2c"
@@ -81,7 +83,7 @@ def _cards(message: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeTeams]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -160,21 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(202)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeTeams
-
-
 @contextmanager
 def fake_teams_server() -> Iterator[FakeTeams]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeTeams("127.0.0.1", server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-teams", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, FakeTeams, name="fake-teams") as fake:
+        yield fake

@@ -27,9 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.serving import FakeServer, serve
 
 TOKEN = "123456789:AAEfakeTelegramBotToken_0123456789"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "HITL Bot", "username": "hitl_studio_bot"}
@@ -129,7 +131,7 @@ def _decoded(args: dict[str, Any]) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[FakeTelegram]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
@@ -269,21 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
             return dict(message)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeTelegram
-
-
 @contextmanager
 def fake_telegram_server(token: str = TOKEN) -> Iterator[FakeTelegram]:
     """Serve on a free port of 127.0.0.1 on a background thread; stop on exit."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.fake = FakeTelegram("127.0.0.1", server.server_address[1], token=token)
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-telegram", daemon=True)
-    thread.start()
-    try:
-        yield server.fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda host, port: FakeTelegram(host, port, token=token), name="fake-telegram") as fake:
+        yield fake

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from hitl_studio.services.errors import Forbidden, InvalidInput, NotFound
 from hitl_studio.settings import Settings
 from hitl_studio.signing import verify_signature
 from tests.factories import audit_rows, make_user
+from tests.fakes.serving import FakeServer, serve
 
 SECRET = "whsec_test-0123456789abcdef"
 
@@ -75,13 +76,13 @@ class Receiver:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: FakeServer[Receiver]
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
 
     def do_POST(self) -> None:
-        receiver = self.server.receiver
+        receiver = self.server.fake
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         with receiver.lock:
             receiver.hooks.append(Hook(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
@@ -95,23 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    receiver: Receiver
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.receiver = Receiver(port=server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield server.receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(_Handler, lambda _host, port: Receiver(port=port), name="webhook-receiver") as fake:
+        yield fake
 
 
 @pytest.fixture
