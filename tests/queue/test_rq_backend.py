@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
+from rq import Callback, Queue
 from rq.job import Job
 from rq.results import Result
+from rq.worker.base import StopRequested
 
 from hitl_studio.queue import get_queue, reset_queue
 from hitl_studio.queue.base import JobNotFound, JobStatus, QueueUnavailable
@@ -26,6 +27,7 @@ from hitl_studio.queue.rq_backend import RqQueue, make_scheduler, redact_url
 from hitl_studio.queue.worker import (
     EMBEDDED_MESSAGE,
     IDLE_HEARTBEAT_INTERVAL,
+    SUSPENSION_CHECK_SECONDS,
     HitlSimpleWorker,
     run_scheduler,
     run_worker,
@@ -311,3 +313,62 @@ def test_worker_renews_its_key_between_jobs_at_most_every_interval(rq: RqHarness
     worker.heartbeat()
     assert stamp() not in (first, in_job)
     assert rq.connection.ttl(worker.key) > 60
+
+
+def test_worker_asks_about_rq_suspend_at_most_every_interval(rq: RqHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rq.worker.base as rq_worker
+
+    asked: list[bool] = []
+    suspended = False
+
+    def is_suspended(connection: redis.Redis, worker: object = None) -> bool:
+        asked.append(suspended)
+        return suspended
+
+    # Counted instead of calling `rq suspend`, whose key would pause every worker on this Redis.
+    monkeypatch.setattr(rq_worker, "is_suspended", is_suspended)
+    queue = Queue(rq.queue_name, connection=rq.connection)
+    worker = HitlSimpleWorker([queue], connection=rq.connection, name=f"{rq.tag}-worker-suspension")
+
+    worker.check_for_suspension(burst=True)
+    suspended = True
+    worker.check_for_suspension(burst=True)  # a job later, within the interval: not asked
+    assert asked == [False]
+
+    assert worker._suspension_checked_at is not None
+    worker._suspension_checked_at -= SUSPENSION_CHECK_SECONDS  # the interval has passed
+    with pytest.raises(StopRequested):  # a burst worker that finds itself suspended stops
+        worker.check_for_suspension(burst=True)
+    assert asked == [False, True]
+
+
+def test_worker_writes_its_state_only_when_it_changes(rq: RqHarness) -> None:
+    queue = Queue(rq.queue_name, connection=rq.connection)
+    worker = HitlSimpleWorker([queue], connection=rq.connection, name=f"{rq.tag}-worker-state")
+
+    worker.set_state("idle")
+    assert rq.connection.hget(worker.key, "state") == b"idle"
+    rq.connection.hdel(worker.key, "state")
+    worker.set_state("idle")  # unchanged: not written again
+    assert rq.connection.hget(worker.key, "state") is None
+
+    worker.set_state("busy")
+    worker.set_state("idle")
+    assert rq.connection.hget(worker.key, "state") == b"idle"
+    assert worker.get_state() == "idle"
+
+
+def test_an_ended_job_without_callbacks_gets_no_extra_heartbeat(rq: RqHarness) -> None:
+    queue = Queue(rq.queue_name, connection=rq.connection)
+    worker = HitlSimpleWorker([queue], connection=rq.connection, name=f"{rq.tag}-worker-ended")
+    plain = queue.enqueue_call(func=ECHO, args=("plain",), job_id=rq.job_id())
+    called_back = queue.enqueue_call(func=ECHO, args=("with callback",), job_id=rq.job_id(), on_success=Callback(ECHO))
+    before = {job.id: rq.connection.hget(job.key, "last_heartbeat") for job in (plain, called_back)}
+
+    worker.handle_execution_ended(plain, queue, 60)
+    worker.handle_execution_ended(called_back, queue, 60)
+
+    assert plain.ended_at is not None and called_back.ended_at is not None
+    assert rq.connection.hget(plain.key, "last_heartbeat") == before[plain.id]
+    # A success callback still gets its heartbeat: it runs after the job and needs the time.
+    assert rq.connection.hget(called_back.key, "last_heartbeat") != before[called_back.id]
