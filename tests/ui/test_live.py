@@ -94,3 +94,81 @@ def test_a_closed_tab_ends_its_stream(tabs: set[str]) -> None:
     collected = run_loop(scenario)
 
     assert collected == [[], [{"type": "run.finished", "id": "r1"}]]
+
+
+def test_a_stream_taking_over_a_subscription_made_ahead_sees_what_was_published_before_it_started(
+    tabs: set[str],
+) -> None:
+    tabs.add("tab-1")
+
+    async def scenario() -> list[dict[str, Any]]:
+        await live.listen_ahead("tab-1")
+        for step in range(3):  # the run starts and goes on before the relay reads
+            events.publish("node.finished", step=step)
+        stream = live.event_batches("tab-1", ahead=True)
+        try:
+            return await asyncio.wait_for(anext(stream), 5)  # no empty "subscribed" batch first
+        finally:
+            await stream.aclose()
+
+    batch = run_loop(scenario)
+
+    assert [event["step"] for event in batch] == [0, 1, 2]
+
+
+def test_only_a_stream_asking_for_it_takes_the_subscription_made_ahead(tabs: set[str]) -> None:
+    tabs.add("tab-1")
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        await live.listen_ahead("tab-1")
+        events.publish("node.finished", step=0)
+        other = live.event_batches("tab-1")  # another live page of the tab: a subscription of its own
+        editor = live.event_batches("tab-1", ahead=True)
+        try:
+            return await asyncio.wait_for(anext(other), 5), await asyncio.wait_for(anext(editor), 5)
+        finally:
+            await other.aclose()
+            await editor.aclose()
+
+    other_first, editor_first = run_loop(scenario)
+
+    assert other_first == []
+    assert [event["step"] for event in editor_first] == [0]
+
+
+def test_a_dropped_subscription_is_not_taken_over(tabs: set[str]) -> None:
+    tabs.add("tab-1")
+
+    async def scenario() -> list[dict[str, Any]]:
+        await live.listen_ahead("tab-1")
+        events.publish("node.finished", step=0)
+        live.drop_ahead("tab-1")  # the run could not start
+        stream = live.event_batches("tab-1", ahead=True)
+        try:
+            return await asyncio.wait_for(anext(stream), 5)
+        finally:
+            await stream.aclose()
+
+    assert run_loop(scenario) == []  # a fresh subscription: it says "subscribed" and missed step 0
+
+
+def test_the_first_batch_of_a_burst_is_cut_short_so_the_first_cards_show_early(
+    tabs: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "FIRST_BATCH_SECONDS", 0.0)
+    monkeypatch.setattr(live, "BATCH_SECONDS", 5.0)
+    tabs.add("tab-1")
+
+    async def scenario() -> list[list[int]]:
+        await live.listen_ahead("tab-1")
+        for step in range(5):
+            events.publish("node.finished", step=step)
+        stream = live.event_batches("tab-1", ahead=True)
+        try:
+            first = await asyncio.wait_for(anext(stream), 5)
+            second = await asyncio.wait_for(anext(stream), 5)
+        finally:
+            await stream.aclose()
+        return [[event["step"] for event in batch] for batch in (first, second)]
+
+    assert run_loop(scenario) == [[0], [1, 2, 3, 4]]

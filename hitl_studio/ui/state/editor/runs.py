@@ -174,9 +174,13 @@ class Runs(rx.State, mixin=True):
             reuse_execution_id=reuse,
             only_start_node=only,
         )
+        # Listen before the run starts: watch_run then sees its first events, not a catch-up read after it.
+        token = live.client_token(self)
+        await live.listen_ahead(token)
         try:
             execution = await asyncio.to_thread(executions.start_execution, self.doc_id, items, options)
         except ServiceError as err:
+            live.drop_ahead(token)
             return self._show_problems(err)
         view = run_view.RunView(execution_id=execution.id, status=execution.status)
         await self._remember(view)
@@ -239,7 +243,7 @@ class Runs(rx.State, mixin=True):
             self._watching = execution_id
             token = live.client_token(self)
         try:
-            async for batch in live.event_batches(token):
+            async for batch in live.event_batches(token, ahead=True):
                 async with self:
                     if self._run.get("id") != execution_id:
                         return
