@@ -1,4 +1,5 @@
-"""AWS answers as JSON: datetimes as ISO text, Decimals as numbers, bytes as base64, sets as lists."""
+"""AWS answers for nodes: results as JSON (datetimes as ISO text, Decimals as numbers, bytes as base64, sets as
+lists), and refusals with a service's own advice."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import Binary
+from botocore.exceptions import ClientError
+
+from nodes.sdk import NodeError
 
 
 def json_safe(value: Any) -> Any:
@@ -38,3 +42,15 @@ def to_dynamodb(value: Any) -> Any:
 def text_body(value: Any) -> str:
     """A message body: text as is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def advised(err: NodeError, hints: Mapping[str, str]) -> NodeError:
+    """``err`` (from :func:`nodes.aws.credentials.call`) with a service's advice for its AWS error code, if it has one.
+
+    The generic advice of ``call`` cannot know that SES's ``MessageRejected`` means an unverified sender.
+    """
+    cause = err.__cause__
+    code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+    if code not in hints:
+        return err
+    return NodeError(err.message, description=hints[code], item_index=err.item_index)

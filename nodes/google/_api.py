@@ -1,8 +1,9 @@
-"""Running one Google API request: its errors as NodeErrors naming the item and what to do."""
+"""Running one Google API request (its errors as NodeErrors naming the item and what to do), and shared parameters."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,21 +22,54 @@ HINTS = {
     404: "Check the id, and that it is shared with the service account's client_email.",
     429: "Google is limiting requests: slow the workflow down or retry later.",
 }
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
+"""Reasons of a 403 that is Google limiting requests, not refusing access."""
+
+
+def listed(value: Any) -> Any:
+    """A list parameter typed as text (``INBOX, Label_3``) or given as a list, as a list of non-empty entries."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(part).strip() for part in value if str(part).strip()]
+    return value
+
+
+def _error(err: HttpError) -> dict[str, Any]:
+    """Google's ``{"error": {"code", "message", "status", "errors": [...]}}``, or ``{}`` for another body."""
+    try:
+        data = json.loads(err.content.decode("utf-8", "replace"))
+    except (ValueError, AttributeError):
+        return {}
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _detail(err: HttpError) -> str:
-    try:
-        data = json.loads(err.content.decode("utf-8", "replace"))
-        message = data.get("error", {}).get("message")
-        if message:
-            return str(message)
-    except (ValueError, AttributeError):
-        pass
-    return str(err.reason or "")
+    message = _error(err).get("message")
+    return str(message) if message else str(err.reason or "")
 
 
-def execute(request: Any, fields: GoogleServiceAccountFields, action: str, item_index: int | None) -> Any:
+def _rate_limited(err: HttpError) -> bool:
+    reasons = {entry.get("reason") for entry in _error(err).get("errors") or [] if isinstance(entry, dict)}
+    return bool(reasons & RATE_LIMIT_REASONS)
+
+
+def execute(
+    request: Any,
+    fields: GoogleServiceAccountFields,
+    action: str,
+    item_index: int | None,
+    hints: Mapping[int, str] | None = None,
+) -> Any:
     """``request.execute()``, with Google's refusals and network failures as a :class:`NodeError`.
+
+    Args:
+        request: A request of a discovery client (from :func:`nodes.google.credentials.google_service`).
+        fields: The credential it is signed in with.
+        action: What the request does, for the message ("reading file X").
+        item_index: The item it is for.
+        hints: What to do, by HTTP status, where an API's advice differs from the Sheets and Drive one.
 
     Raises:
         NodeError: With the HTTP status and Google's message and what to do; never the key.
@@ -49,7 +83,13 @@ def execute(request: Any, fields: GoogleServiceAccountFields, action: str, item_
         return request.execute(num_retries=1)
     except HttpError as err:
         status = int(err.resp.status)
-        hint = HINTS.get(status, "The server is failing: retry later." if status >= 500 else "See Google's message.")
+        advice = {**HINTS, **(hints or {})}
+        if status == 403 and _rate_limited(err):
+            hint = advice[429]
+        else:
+            hint = advice.get(
+                status, "The server is failing: retry later." if status >= 500 else "See Google's message."
+            )
         raise NodeError(
             f"{prefix}Google refused {action} ({status}): {_detail(err)}", description=hint, item_index=item_index
         ) from err

@@ -25,8 +25,12 @@ REQUIRED_KEYS = ("client_email", "private_key", "token_uri")
 SCOPES = {
     "sheets": ("https://www.googleapis.com/auth/spreadsheets",),
     "drive": ("https://www.googleapis.com/auth/drive",),
+    # Full mail access: permanent deletion needs it (gmail.modify only trashes).
+    "gmail": ("https://mail.google.com/",),
+    "calendar": ("https://www.googleapis.com/auth/calendar",),
+    "tasks": ("https://www.googleapis.com/auth/tasks",),
 }
-SERVICE_PATHS = {"sheets": "", "drive": "drive/v3/"}
+SERVICE_PATHS = {"sheets": "", "drive": "drive/v3/", "gmail": "", "calendar": "calendar/v3/", "tasks": ""}
 """Where each API lives under its root URL (from the discovery documents)."""
 
 
@@ -84,7 +88,10 @@ class GoogleServiceAccountFields(BaseModel):
 class GoogleServiceAccountCredential(CredentialType):
     id = "google_service_account"
     display_name = "Google service account"
-    description = "A Google Cloud service account's JSON key, for Sheets and Drive."
+    description = (
+        "A Google Cloud service account's JSON key, for Sheets, Drive, Calendar and Tasks, and for Gmail when it "
+        "acts as a Workspace user."
+    )
     Fields = GoogleServiceAccountFields
     secret_fields = frozenset({"service_account_json"})
 

@@ -1,9 +1,12 @@
-"""A real HTTP server on 127.0.0.1 standing in for Google's OAuth token endpoint, Sheets v4 and Drive v3.
+"""A real HTTP server on 127.0.0.1 standing in for Google's OAuth token endpoint, Sheets, Drive, Gmail, Calendar, Tasks.
 
 Routes:
     ``POST /token``  the JWT-bearer grant: the assertion must be signed by a registered service account's key
                      (:meth:`FakeGoogle.service_account`) for Google's token audience; answers an access token, else 400
-                     ``invalid_grant``. Every other route wants ``Authorization: Bearer <a token it issued>`` (401).
+                     ``invalid_grant``. An assertion acting as a user (``sub``) needs the account's domain-wide
+                     delegation of every scope it asks (:meth:`FakeGoogle.allow_delegation`), else 401
+                     ``unauthorized_client``. Every other route wants ``Authorization: Bearer <a token it issued>``
+                     (401); Gmail, Calendar and Tasks also want their API's scope in it (403).
     Sheets (``/v4/spreadsheets/<id>/...``): ``values/<range>`` GET and PUT, ``values/<range>:append``,
                      ``values/<range>:clear``, ``values:batchUpdate``. Ranges are A1 notation with a quoted or bare
                      sheet name; USER_ENTERED turns numeric text into numbers; reads are formatted as text unless
@@ -11,6 +14,23 @@ Routes:
     Drive (``/drive/v3/files``): list with ``q`` (``trashed``, ``'<id>' in parents``, ``name contains``,
                      ``name =``, ``mimeType =`` joined by ``and``) in pages of ``pageSize``; get (``alt=media`` for
                      the bytes); PATCH; DELETE; ``POST /upload/drive/v3/files?uploadType=multipart``.
+    Gmail (``/gmail/v1/users/me/messages``): list (``q`` with from:, to:, cc:, subject:, is:read/unread/starred,
+                     has:attachment, label:, in: and bare words; other operators match everything; ``labelIds``,
+                     ``includeSpamTrash``, ``maxResults`` up to 500, ``pageToken``), ``POST .../send`` (a base64url
+                     ``raw`` RFC 822 message with a recipient, optional ``threadId``), GET ``.../<id>``
+                     (``format`` full, metadata, minimal or raw), DELETE ``.../<id>``, ``POST .../<id>/modify``,
+                     ``POST .../<id>/trash``, GET ``.../<id>/attachments/<attachment id>``. The token must act as a
+                     user (400 ``Precondition check failed.`` otherwise); label ids must exist (400).
+    Calendar (``/calendar/v3/calendars/<id>/events``): insert, list (``timeMin``, ``timeMax``, ``q``,
+                     ``singleEvents``, ``orderBy`` startTime (needs singleEvents) or updated, ``showDeleted``,
+                     ``maxResults``, ``pageToken``), GET, PATCH and DELETE ``.../<event id>`` (a deleted event is
+                     cancelled: deleting it again is 410). ``primary`` is the calendar of the user the token acts
+                     as (or of the service account); other calendars must be added (404).
+    Tasks (``/tasks/v1/lists/<list id>/tasks``): insert (``parent``), list (``showCompleted``, ``maxResults`` up
+                     to 100, ``pageToken``), GET, PATCH and DELETE ``.../<task id>``; ``@default`` is the default
+                     list. Due dates keep their date only, as Google's do.
+    Errors are Google's ``{"error": {"code", "message", "status", "errors": [{"message", "domain", "reason"}]}}``;
+    :meth:`FakeGoogle.fail_next` makes the next API requests fail (rate limits).
 
 Use it as a context manager::
 
@@ -21,6 +41,7 @@ Use it as a context manager::
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
@@ -29,12 +50,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import HTTP
+from email.policy import default as default_policy
+from email.utils import getaddresses
 from functools import cache
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -55,6 +81,27 @@ CONDITIONS = [
     (re.compile(rf"^name = {QUOTED}$"), lambda f, v: f["name"] == v),
     (re.compile(rf"^mimeType = {QUOTED}$"), lambda f, v: f["mimeType"] == v),
 ]
+API_SCOPES = {
+    "/gmail/": "https://mail.google.com/",
+    "/calendar/": "https://www.googleapis.com/auth/calendar",
+    "/tasks/": "https://www.googleapis.com/auth/tasks",
+}
+"""The scope a token needs for each API the fake checks scopes of (Sheets and Drive are not checked)."""
+REASONS = {
+    "INVALID_ARGUMENT": "invalid",
+    "FAILED_PRECONDITION": "failedPrecondition",
+    "UNAUTHENTICATED": "authError",
+    "PERMISSION_DENIED": "forbidden",
+    "NOT_FOUND": "notFound",
+    "RESOURCE_EXHAUSTED": "rateLimitExceeded",
+}
+SYSTEM_LABELS = frozenset(
+    {"INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT", "CHAT"}
+    | {f"CATEGORY_{name}" for name in ("PERSONAL", "SOCIAL", "PROMOTIONS", "UPDATES", "FORUMS")}
+)
+GMAIL_TERM = re.compile(r'\S+:"[^"]*"|"[^"]*"|\S+')
+DEFAULT_TASK_LIST = "MDE2NzYxNjY3MDkwNTI3NzY4MjY6MDow"
+"""The id of the default task list (``@default``), in the shape of Google's."""
 
 
 @cache
@@ -93,6 +140,20 @@ class FakeGoogle:
     """Rows of every sheet of every spreadsheet."""
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Drive files by id: metadata plus ``content`` (bytes)."""
+    delegations: dict[str, set[str]] = field(default_factory=dict)
+    """Scopes each service account may ask for when acting as a user (domain-wide delegation), by client_email."""
+    subjects: dict[str, str] = field(default_factory=dict)
+    """The user each issued token acts as, for tokens that act as one."""
+    mail: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Gmail messages by id: ``threadId``, ``labelIds``, ``internalDate`` and the RFC 822 bytes as ``raw``."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """The mailbox's own labels: name by id (``Label_1``); system labels (INBOX, UNREAD...) always exist."""
+    calendars: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """Events by id of every calendar by id; a primary calendar appears when first used."""
+    task_lists: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {DEFAULT_TASK_LIST: {}})
+    """Tasks by id of every task list by id."""
+    failures: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    """Errors the next API requests get (status, message, gRPC status, reason), oldest first."""
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -138,6 +199,55 @@ class FakeGoogle:
                 "content": content,
             }
         return file_id
+
+    def allow_delegation(self, name: str = "robot", *scopes: str) -> None:
+        """Let the service account ``name`` act as the domain's users with ``scopes`` (the admin console's grant)."""
+        self.delegations.setdefault(f"{name}@fake-project.iam.gserviceaccount.com", set()).update(scopes)
+
+    def fail_next(self, status: int, message: str, state: str, *, reason: str | None = None, times: int = 1) -> None:
+        """Answer the next ``times`` API requests (not token requests) with this Google error."""
+        with self.lock:
+            self.failures.extend([(status, message, state, reason)] * times)
+
+    def add_message(
+        self,
+        message: EmailMessage | bytes,
+        *,
+        labels: tuple[str, ...] = ("INBOX", "UNREAD"),
+        thread_id: str | None = None,
+    ) -> str:
+        """Put a message into the Gmail mailbox; returns its id (its thread's id, unless it joins ``thread_id``)."""
+        message_id = f"18f{next(self._ids):013x}"
+        with self.lock:
+            self.mail[message_id] = {
+                "id": message_id,
+                "threadId": thread_id or message_id,
+                "labelIds": list(labels),
+                "internalDate": str(1714564800000 + len(self.mail) * 60000),
+                "raw": message.as_bytes() if isinstance(message, EmailMessage) else bytes(message),
+            }
+        return message_id
+
+    def parsed(self, message_id: str) -> EmailMessage:
+        """A Gmail message of the mailbox, parsed."""
+        parsed = BytesParser(policy=default_policy).parsebytes(self.mail[message_id]["raw"])
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def add_event(self, calendar_id: str, **event: Any) -> dict[str, Any]:
+        """Put an event (a Calendar event resource's fields) into ``calendar_id``, creating the calendar."""
+        with self.lock:
+            created = _new_event(self, calendar_id, calendar_id, event)
+            self.calendars.setdefault(calendar_id, {})[created["id"]] = created
+        return created
+
+    def add_task(self, list_id: str = DEFAULT_TASK_LIST, **task: Any) -> dict[str, Any]:
+        """Put a task (a Tasks task resource's fields) into the list ``list_id``, creating the list."""
+        with self.lock:
+            tasks = self.task_lists.setdefault(list_id, {})
+            created = _new_task(self, list_id, len(tasks), task)
+            tasks[created["id"]] = created
+        return created
 
     def received(self, prefix: str) -> list[Received]:
         with self.lock:
@@ -228,6 +338,230 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
     return trimmed
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def _instant(when: dict[str, Any]) -> datetime:
+    """The moment a Calendar ``start`` or ``end`` stands for; all-day dates count from midnight UTC.
+
+    Raises:
+        ValueError: The date or time, or its time zone, is not valid.
+    """
+    if "date" in when:
+        return datetime.combine(date.fromisoformat(when["date"]), datetime.min.time(), UTC)
+    moment = datetime.fromisoformat(str(when["dateTime"]))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(when["timeZone"]))
+    return moment
+
+
+def _event_problem(event: dict[str, Any]) -> str | None:
+    """What Calendar would refuse about an event's times, in its words, or None."""
+    start, end = event.get("start"), event.get("end")
+    if not start:
+        return "Missing start time."
+    if not end:
+        return "Missing end time."
+    if ("date" in start) != ("date" in end):
+        return "Start and end times must either both be date or both be dateTime."
+    for label, when in (("start", start), ("end", end)):
+        offset = re.search(r"(Z|[+-]\d\d:\d\d)$", str(when.get("dateTime", "")))
+        if "dateTime" in when and not offset and not when.get("timeZone"):
+            return f"Missing time zone definition for {label} time."
+        try:
+            _instant(when)
+        except (ValueError, KeyError, ZoneInfoNotFoundError):
+            return f"Invalid {label} time."
+    if _instant(end) <= _instant(start):
+        return "The specified time range is empty."
+    return None
+
+
+def _new_event(fake: FakeGoogle, calendar_id: str, identity: str, data: dict[str, Any]) -> dict[str, Any]:
+    event_id = f"evt{next(fake._ids):06d}"
+    now = _now()
+    event: dict[str, Any] = {
+        "kind": "calendar#event",
+        "etag": f'"{secrets.token_hex(8)}"',
+        "id": event_id,
+        "status": "confirmed",
+        "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
+        "created": now,
+        "updated": now,
+        "creator": {"email": identity},
+        "organizer": {"email": calendar_id, "self": True},
+        "iCalUID": f"{event_id}@google.com",
+        "sequence": 0,
+        "reminders": {"useDefault": True},
+        "eventType": "default",
+    }
+    return _merge_event(event, data)
+
+
+def _merge_event(event: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    for key in ("summary", "description", "location", "start", "end"):
+        if key in data:
+            event[key] = data[key]
+    if "attendees" in data:
+        event["attendees"] = [
+            {"email": attendee["email"], "responseStatus": attendee.get("responseStatus", "needsAction")}
+            for attendee in data["attendees"] or []
+        ]
+    return event
+
+
+def _new_task(fake: FakeGoogle, list_id: str, position: int, data: dict[str, Any]) -> dict[str, Any]:
+    task_id = base64.urlsafe_b64encode(f"task-{next(fake._ids):06d}".encode()).decode().rstrip("=")
+    task: dict[str, Any] = {
+        "kind": "tasks#task",
+        "id": task_id,
+        "etag": f'"{secrets.token_hex(8)}"',
+        "title": "",
+        "updated": _now(),
+        "selfLink": f"https://www.googleapis.com/tasks/v1/lists/{list_id}/tasks/{task_id}",
+        "position": f"{position:020d}",
+        "status": "needsAction",
+        "links": [],
+        "webViewLink": f"https://tasks.google.com/task/{task_id}",
+    }
+    return _merge_task(task, data)
+
+
+def _due(value: str) -> str:
+    """A due time as Tasks stores it: the date alone, at midnight UTC.
+
+    Raises:
+        ValueError: Not an RFC 3339 time.
+    """
+    return datetime.fromisoformat(value).date().isoformat() + "T00:00:00.000Z"
+
+
+def _merge_task(task: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``task`` changed by ``data`` (a PATCH body: null clears a field).
+
+    Raises:
+        ValueError: The due time is not RFC 3339; the task is left as it was.
+    """
+    due = _due(data["due"]) if data.get("due") is not None else None
+    for key in ("title", "notes", "parent"):
+        if key in data:
+            task[key] = data[key]
+    if "due" in data:
+        if due is None:
+            task.pop("due", None)
+        else:
+            task["due"] = due
+    if "status" in data:
+        task["status"] = data["status"]
+    if task["status"] == "completed":
+        task["completed"] = data.get("completed") or task.get("completed") or _now()
+    else:
+        task.pop("completed", None)
+    task["updated"] = _now()
+    return task
+
+
+def _event_text(event: dict[str, Any]) -> str:
+    """What Calendar's free-text search looks through."""
+    attendees = " ".join(attendee["email"] for attendee in event.get("attendees", []))
+    return " ".join(str(event.get(key, "")) for key in ("summary", "description", "location")).lower() + attendees
+
+
+def _text_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and not part.get_filename():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
+
+
+def _gmail_parts(part: Message, part_id: str = "") -> Iterator[tuple[str, Message]]:
+    """Every MIME part with Gmail's part id: ``""`` for the message, ``0``, ``1``, ``0.1``... below it."""
+    yield part_id, part
+    if part.is_multipart():
+        for number, child in enumerate(part.get_payload()):  # type: ignore[arg-type]
+            yield from _gmail_parts(child, f"{part_id}.{number}" if part_id else str(number))
+
+
+def _gmail_payload(part: Message, part_id: str, message_id: str, full: bool) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "partId": part_id,
+        "mimeType": part.get_content_type(),
+        "filename": part.get_filename() or "",
+        "headers": [{"name": name, "value": str(value)} for name, value in part.items()],
+        "body": {"size": 0},
+    }
+    if not full:
+        return payload
+    if part.is_multipart():
+        payload["parts"] = [
+            _gmail_payload(child, f"{part_id}.{number}" if part_id else str(number), message_id, full)
+            for number, child in enumerate(part.get_payload())  # type: ignore[arg-type]
+        ]
+        return payload
+    content = part.get_payload(decode=True)
+    content = content if isinstance(content, bytes) else b""
+    payload["body"]["size"] = len(content)
+    if payload["filename"]:
+        payload["body"]["attachmentId"] = f"ANGjdJ-{message_id}-{part_id or 'body'}"
+    else:
+        payload["body"]["data"] = _b64url(content)
+    return payload
+
+
+def _gmail_resource(fake: FakeGoogle, entry: dict[str, Any], form: str) -> dict[str, Any]:
+    parsed = fake.parsed(entry["id"])
+    resource: dict[str, Any] = {
+        "id": entry["id"],
+        "threadId": entry["threadId"],
+        "labelIds": list(entry["labelIds"]),
+        "snippet": " ".join(_text_of(parsed).split())[:100],
+        "sizeEstimate": len(entry["raw"]),
+        "historyId": str(1000 + len(fake.mail)),
+        "internalDate": entry["internalDate"],
+    }
+    if form == "raw":
+        resource["raw"] = _b64url(entry["raw"])
+    elif form in ("full", "metadata"):
+        resource["payload"] = _gmail_payload(parsed, "", entry["id"], form == "full")
+    return resource
+
+
+def _gmail_matches(fake: FakeGoogle, entry: dict[str, Any], query: str) -> bool:
+    """Whether a message matches a Gmail search, for the operators the fake knows."""
+    if not query.strip():
+        return True
+    parsed = fake.parsed(entry["id"])
+    labels = set(entry["labelIds"])
+    for term in GMAIL_TERM.findall(query):
+        operator, colon, value = term.partition(":")
+        if not colon:
+            operator, value = "", term
+        value = value.strip('"').lower()
+        if operator in ("from", "to", "cc", "subject"):
+            if value not in str(parsed.get(operator, "")).lower():
+                return False
+        elif operator == "is" and value in ("unread", "read", "starred"):
+            if ("UNREAD" in labels) if value == "read" else (value.upper() not in labels):
+                return False
+        elif operator == "has" and value == "attachment":
+            if not any(part.get_filename() for _, part in _gmail_parts(parsed)):
+                return False
+        elif operator in ("label", "in"):
+            names = {label.lower() for label in labels} | {fake.labels.get(label, "").lower() for label in labels}
+            if value not in names:
+                return False
+        elif not operator and value not in f"{parsed.get('subject', '')} {_text_of(parsed)}".lower():
+            return False
+    return True
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeServer[FakeGoogle]
@@ -245,8 +579,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _json(self, status: int, data: Any) -> None:
         self._send(status, json.dumps(data).encode())
 
-    def _error(self, status: int, message: str, state: str) -> None:
-        self._json(status, {"error": {"code": status, "message": message, "status": state}})
+    def _error(self, status: int, message: str, state: str, reason: str | None = None) -> None:
+        details = [{"message": message, "domain": "global", "reason": reason or REASONS.get(state, "backendError")}]
+        self._json(status, {"error": {"code": status, "message": message, "status": state, "errors": details}})
 
     def _handle(self) -> None:
         fake = self.server.fake
@@ -263,10 +598,25 @@ class _Handler(BaseHTTPRequestHandler):
         if token not in fake.tokens:
             self._error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
             return
+        needed = next((scope for prefix, scope in API_SCOPES.items() if parts.path.startswith(prefix)), None)
+        if needed and needed not in fake.tokens[token][1]:
+            self._error(403, "Request had insufficient authentication scopes.", "PERMISSION_DENIED")
+            return
+        with fake.lock:
+            failure = fake.failures.pop(0) if fake.failures else None
+        if failure:
+            self._error(*failure)
+            return
         if parts.path.startswith("/v4/spreadsheets/"):
             self._sheets(fake, parts.path.removeprefix("/v4/spreadsheets/"), query, body)
         elif parts.path.startswith(("/drive/v3/files", "/upload/drive/v3/files")):
             self._drive(fake, parts.path, query, headers, body)
+        elif parts.path.startswith("/gmail/v1/users/"):
+            self._gmail(fake, token, parts.path.removeprefix("/gmail/v1/users/"), query, body)
+        elif parts.path.startswith("/calendar/v3/calendars/"):
+            self._calendar(fake, token, parts.path.removeprefix("/calendar/v3/calendars/"), query, body)
+        elif parts.path.startswith("/tasks/v1/lists/"):
+            self._tasks(fake, parts.path.removeprefix("/tasks/v1/lists/"), query, body)
         else:
             self._error(404, f"no route {parts.path}", "NOT_FOUND")
 
@@ -282,9 +632,23 @@ class _Handler(BaseHTTPRequestHandler):
         except (KeyError, ValueError):
             self._json(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
             return
+        scopes = str(claims.get("scope", "")).split()
+        subject = claims.get("sub")
+        if subject and not set(scopes) <= fake.delegations.get(claims["iss"], set()):
+            self._json(
+                401,
+                {
+                    "error": "unauthorized_client",
+                    "error_description": "Client is unauthorized to retrieve access tokens using this method, or "
+                    "client not authorized for any of the scopes requested.",
+                },
+            )
+            return
         token = f"ya29.fake-{secrets.token_hex(8)}"
         with fake.lock:
-            fake.tokens[token] = (claims["iss"], str(claims.get("scope", "")).split())
+            fake.tokens[token] = (claims["iss"], scopes)
+            if subject:
+                fake.subjects[token] = subject
         self._json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
     def _sheets(self, fake: FakeGoogle, rest: str, query: dict[str, list[str]], body: bytes) -> None:
@@ -450,6 +814,269 @@ class _Handler(BaseHTTPRequestHandler):
             parent=(metadata.get("parents") or ["root"])[0],
         )
         self._json(200, self._metadata(fake.files[file_id]))
+
+    def _gmail(self, fake: FakeGoogle, token: str, rest: str, query: dict[str, list[str]], body: bytes) -> None:
+        user, _, rest = rest.partition("/")
+        subject = fake.subjects.get(token)
+        if subject is None:
+            self._error(400, "Precondition check failed.", "FAILED_PRECONDITION")
+            return
+        if unquote(user) not in ("me", subject):
+            self._error(403, f"Delegation denied for {subject}", "PERMISSION_DENIED")
+            return
+        parts = rest.split("/")
+        if parts[0] != "messages":
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+            return
+        if len(parts) == 1 and self.command == "GET":
+            self._gmail_list(fake, query)
+            return
+        if parts[1:] == ["send"] and self.command == "POST":
+            self._gmail_send(fake, json.loads(body or b"{}"))
+            return
+        with fake.lock:
+            entry = fake.mail.get(parts[1])
+        if entry is None:
+            self._error(404, "Requested entity was not found.", "NOT_FOUND")
+            return
+        action = parts[2:]
+        if not action and self.command == "GET":
+            form = (query.get("format") or ["full"])[0]
+            self._json(200, _gmail_resource(fake, entry, form))
+        elif not action and self.command == "DELETE":
+            with fake.lock:
+                del fake.mail[entry["id"]]
+            self._send(204, b"")
+        elif action == ["modify"] and self.command == "POST":
+            self._gmail_modify(fake, entry, json.loads(body or b"{}"))
+        elif action == ["trash"] and self.command == "POST":
+            self._gmail_modify(fake, entry, {"addLabelIds": ["TRASH"], "removeLabelIds": ["INBOX"]})
+        elif len(action) == 2 and action[0] == "attachments" and self.command == "GET":
+            parsed = fake.parsed(entry["id"])
+            found = [
+                part.get_payload(decode=True)
+                for part_id, part in _gmail_parts(parsed)
+                if f"ANGjdJ-{entry['id']}-{part_id or 'body'}" == action[1] and part.get_filename()
+            ]
+            if not found:
+                self._error(400, "Invalid attachment token", "INVALID_ARGUMENT")
+                return
+            data = found[0] if isinstance(found[0], bytes) else b""
+            self._json(200, {"attachmentId": action[1], "size": len(data), "data": _b64url(data)})
+        else:
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+
+    def _gmail_list(self, fake: FakeGoogle, query: dict[str, list[str]]) -> None:
+        wanted = set(query.get("labelIds") or [])
+        hidden = set() if (query.get("includeSpamTrash") or ["false"])[0] == "true" else {"SPAM", "TRASH"}
+        search = (query.get("q") or [""])[0]
+        with fake.lock:
+            entries = list(reversed(fake.mail.values()))
+        matching = [
+            entry
+            for entry in entries
+            if wanted <= set(entry["labelIds"])
+            and not hidden & set(entry["labelIds"])
+            and _gmail_matches(fake, entry, search)
+        ]
+        start = int((query.get("pageToken") or ["0"])[0])
+        size = min(500, int((query.get("maxResults") or ["100"])[0]))
+        answer: dict[str, Any] = {"resultSizeEstimate": len(matching)}
+        page = matching[start : start + size]
+        if page:
+            answer["messages"] = [{"id": entry["id"], "threadId": entry["threadId"]} for entry in page]
+        if start + size < len(matching):
+            answer["nextPageToken"] = str(start + size)
+        self._json(200, answer)
+
+    def _gmail_send(self, fake: FakeGoogle, data: dict[str, Any]) -> None:
+        raw = data.get("raw")
+        if not raw:
+            message = "'raw' RFC822 payload message string or uploading message via /upload/* URL required"
+            self._error(400, message, "INVALID_ARGUMENT")
+            return
+        try:
+            content = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        except ValueError:
+            self._error(400, "Invalid value at 'message.raw' (TYPE_BYTES), Base64 decoding failed", "INVALID_ARGUMENT")
+            return
+        parsed = BytesParser(policy=default_policy).parsebytes(content)
+        fields = [str(value) for name in ("to", "cc", "bcc") for value in parsed.get_all(name, [])]
+        if not any(address for _, address in getaddresses(fields)):
+            self._error(400, "Recipient address required", "INVALID_ARGUMENT")
+            return
+        thread_id = data.get("threadId")
+        with fake.lock:
+            known = any(entry["threadId"] == thread_id for entry in fake.mail.values())
+        message_id = fake.add_message(content, labels=("SENT",), thread_id=thread_id if known else None)
+        entry = fake.mail[message_id]
+        self._json(200, {"id": message_id, "threadId": entry["threadId"], "labelIds": entry["labelIds"]})
+
+    def _gmail_modify(self, fake: FakeGoogle, entry: dict[str, Any], data: dict[str, Any]) -> None:
+        adding, removing = data.get("addLabelIds") or [], data.get("removeLabelIds") or []
+        for label in [*adding, *removing]:
+            if label not in SYSTEM_LABELS and label not in fake.labels:
+                self._error(400, f"Invalid label: {label}", "INVALID_ARGUMENT")
+                return
+        with fake.lock:
+            labels = [label for label in entry["labelIds"] if label not in removing]
+            entry["labelIds"] = labels + [label for label in adding if label not in labels]
+        self._json(200, {"id": entry["id"], "threadId": entry["threadId"], "labelIds": entry["labelIds"]})
+
+    def _calendar(self, fake: FakeGoogle, token: str, rest: str, query: dict[str, list[str]], body: bytes) -> None:
+        parts = [unquote(part) for part in rest.split("/")]
+        if len(parts) not in (2, 3) or parts[1] != "events":
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+            return
+        identity = fake.subjects.get(token) or fake.tokens[token][0]
+        calendar_id = identity if parts[0] == "primary" else parts[0]
+        with fake.lock:
+            if parts[0] == "primary":
+                fake.calendars.setdefault(identity, {})
+            events = fake.calendars.get(calendar_id)
+        if events is None:
+            self._error(404, "Not Found", "NOT_FOUND")
+            return
+        data = json.loads(body) if body else {}
+        if len(parts) == 2:
+            if self.command == "POST":
+                event = _new_event(fake, calendar_id, identity, data)
+                problem = _event_problem(event)
+                if problem:
+                    self._error(400, problem, "INVALID_ARGUMENT")
+                    return
+                with fake.lock:
+                    events[event["id"]] = event
+                self._json(200, event)
+            else:
+                self._calendar_list(fake, calendar_id, events, query)
+            return
+        with fake.lock:
+            event = events.get(parts[2])
+        if event is None:
+            self._error(404, "Not Found", "NOT_FOUND")
+        elif self.command == "GET":
+            self._json(200, event)
+        elif self.command == "PATCH":
+            changed = _merge_event(dict(event), data)
+            problem = _event_problem(changed)
+            if problem:
+                self._error(400, problem, "INVALID_ARGUMENT")
+                return
+            changed.update(updated=_now(), sequence=event["sequence"] + 1, etag=f'"{secrets.token_hex(8)}"')
+            with fake.lock:
+                events[event["id"]] = changed
+            self._json(200, changed)
+        elif self.command == "DELETE":
+            if event["status"] == "cancelled":
+                self._error(410, "Resource has been deleted", "NOT_FOUND")
+                return
+            with fake.lock:
+                event.update(status="cancelled", updated=_now())
+            self._send(204, b"")
+        else:
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+
+    def _calendar_list(
+        self, fake: FakeGoogle, calendar_id: str, events: dict[str, dict[str, Any]], query: dict[str, list[str]]
+    ) -> None:
+        def first(name: str, default: str = "") -> str:
+            return (query.get(name) or [default])[0]
+
+        if first("orderBy") == "startTime" and first("singleEvents") != "true":
+            self._error(400, "The requested ordering is not available for the particular query.", "INVALID_ARGUMENT")
+            return
+        try:
+            after = datetime.fromisoformat(first("timeMin")) if first("timeMin") else None
+            before = datetime.fromisoformat(first("timeMax")) if first("timeMax") else None
+        except ValueError:
+            self._error(400, "Bad Request", "INVALID_ARGUMENT")
+            return
+        if any(bound is not None and bound.tzinfo is None for bound in (after, before)):
+            self._error(400, "Bad Request", "INVALID_ARGUMENT")
+            return
+        words = first("q").lower().split()
+        with fake.lock:
+            chosen = [
+                event
+                for event in events.values()
+                if (event["status"] != "cancelled" or first("showDeleted") == "true")
+                and (after is None or _instant(event["end"]) > after)
+                and (before is None or _instant(event["start"]) < before)
+                and all(word in _event_text(event) for word in words)
+            ]
+        if first("orderBy") == "startTime":
+            chosen.sort(key=lambda event: _instant(event["start"]))
+        elif first("orderBy") == "updated":
+            chosen.sort(key=lambda event: event["updated"])
+        start = int(first("pageToken", "0"))
+        size = min(2500, int(first("maxResults", "250")))
+        answer: dict[str, Any] = {
+            "kind": "calendar#events",
+            "summary": calendar_id,
+            "timeZone": "UTC",
+            "accessRole": "owner",
+            "items": chosen[start : start + size],
+        }
+        if start + size < len(chosen):
+            answer["nextPageToken"] = str(start + size)
+        self._json(200, answer)
+
+    def _tasks(self, fake: FakeGoogle, rest: str, query: dict[str, list[str]], body: bytes) -> None:
+        parts = [unquote(part) for part in rest.split("/")]
+        if len(parts) not in (2, 3) or parts[1] != "tasks":
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+            return
+        list_id = DEFAULT_TASK_LIST if parts[0] == "@default" else parts[0]
+        tasks = fake.task_lists.get(list_id)
+        if tasks is None:
+            self._error(404, "Task list not found.", "NOT_FOUND")
+            return
+        data = json.loads(body) if body else {}
+        if data.get("status", "needsAction") not in ("needsAction", "completed"):
+            self._error(400, f"Invalid value for: status: {data['status']!r}", "INVALID_ARGUMENT")
+            return
+        if len(parts) == 2 and self.command == "GET":
+            self._tasks_list(tasks, query)
+            return
+        try:
+            if len(parts) == 2 and self.command == "POST":
+                parent = (query.get("parent") or [""])[0]
+                if parent and parent not in tasks:
+                    self._error(400, "Invalid Value", "INVALID_ARGUMENT")
+                    return
+                with fake.lock:
+                    task = _new_task(fake, list_id, len(tasks), {**data, **({"parent": parent} if parent else {})})
+                    tasks[task["id"]] = task
+                self._json(200, task)
+                return
+            with fake.lock:
+                task = tasks.get(parts[2])
+                if task is None:
+                    self._error(404, "Task not found.", "NOT_FOUND")
+                elif self.command == "GET":
+                    self._json(200, task)
+                elif self.command == "PATCH":
+                    self._json(200, _merge_task(task, data))
+                elif self.command == "DELETE":
+                    del tasks[task["id"]]
+                    self._send(204, b"")
+                else:
+                    self._error(404, f"no route {rest}", "NOT_FOUND")
+        except ValueError:
+            self._error(400, f"Invalid value for: Invalid format: {data.get('due')!r}", "INVALID_ARGUMENT")
+
+    def _tasks_list(self, tasks: dict[str, dict[str, Any]], query: dict[str, list[str]]) -> None:
+        show_completed = (query.get("showCompleted") or ["true"])[0] == "true"
+        chosen = [task for task in tasks.values() if show_completed or task["status"] != "completed"]
+        start = int((query.get("pageToken") or ["0"])[0])
+        size = min(100, int((query.get("maxResults") or ["20"])[0]))
+        answer: dict[str, Any] = {"kind": "tasks#tasks", "etag": f'"{secrets.token_hex(8)}"'}
+        if chosen[start : start + size]:
+            answer["items"] = chosen[start : start + size]
+        if start + size < len(chosen):
+            answer["nextPageToken"] = str(start + size)
+        self._json(200, answer)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
