@@ -1,0 +1,1 @@
+"""Matrix nodes: room messages through the Matrix Client-Server API (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Pushover nodes: push notifications through Pushover's Message API (``httpx``)."""

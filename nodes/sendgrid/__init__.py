@@ -1,0 +1,1 @@
+"""SendGrid nodes: email through the v3 Mail Send API and Marketing Campaigns contacts (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Twilio nodes: SMS and WhatsApp messages through Twilio's REST API (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Zulip nodes: messages through Zulip's REST API (``httpx``)."""
