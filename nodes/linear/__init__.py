@@ -1,0 +1,1 @@
+"""Linear nodes: issues through Linear's GraphQL API (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Todoist nodes: tasks through the Todoist API v1 (``httpx``)."""

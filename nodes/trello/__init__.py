@@ -1,0 +1,1 @@
+"""Trello nodes: cards through the Trello REST API (``httpx``)."""
