@@ -1,0 +1,1 @@
+"""HubSpot nodes: CRM contacts and deals through HubSpot's CRM v3 API (``httpx``)."""

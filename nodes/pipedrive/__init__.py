@@ -1,0 +1,1 @@
+"""Pipedrive nodes: deals through Pipedrive's REST API v1 (``httpx``)."""

@@ -1,0 +1,1 @@
+"""Stripe nodes: customers, charges and refunds through Stripe's REST API (``httpx``)."""
