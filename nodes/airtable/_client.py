@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.airtable.credentials import AirtableApiCredential, AirtableApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 BATCH_SIZE = 10
 """Airtable takes at most 10 records per create, update or delete request."""
 PAGE_SIZE = 100
@@ -60,31 +60,25 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return f"HTTP {response.status_code}", ""
 
 
-class AirtableClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class AirtableClient(RestClient[AirtableApiFields]):
+    """A client signed in with the credential's token; use it as a context manager.
 
-    def __init__(self, fields: AirtableApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    Its :meth:`request` sends one batch of up to 10 records, so its messages name the range of items
+    (``items 3 to 12: ``) where the base names one item; it does its own sending for that reason.
+    """
+
+    service = "Airtable"
+    credential_type = AirtableApiCredential
+    not_json_hint = "Check the credential's API URL: it must be Airtable's Web API."
+
+    def connect(self, fields: AirtableApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> AirtableClient:
-        """The client for the ``airtable_api`` credential selected on the running node."""
-        fields = AirtableApiCredential.parse(ctx.credential(AirtableApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # a batch of items instead of one item_index
         self,
         method: str,
         path: str,
@@ -112,10 +106,9 @@ class AirtableClient:
         try:
             response = self._http.request(method, path, params=params, json=json)
         except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
             raise NodeError(
-                f"{prefix}{action} failed: Airtable could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
+                self.mask(f"{prefix}{action} failed: Airtable could not be reached ({type(err).__name__}: {err})"),
+                description=self.unreachable_hint,
                 item_index=item_index,
             ) from err
         if response.is_success:
@@ -124,7 +117,7 @@ class AirtableClient:
             except ValueError as err:
                 raise NodeError(
                     f"{prefix}{action}: Airtable answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: it must be Airtable's Web API.",
+                    description=self.not_json_hint,
                     item_index=item_index,
                 ) from err
             return data if isinstance(data, dict) else {"records": data}
@@ -135,4 +128,4 @@ class AirtableClient:
         else:
             text = f"{prefix}Airtable refused {action} ({status} {kind})" + (f": {message}" if message else "")
         hint = HINTS.get(status, "Airtable is failing: retry later." if status >= 500 else "See Airtable's message.")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        raise NodeError(self.mask(text), description=hint, item_index=item_index)

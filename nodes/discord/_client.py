@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.discord.credentials import DiscordWebhookCredential, DiscordWebhookFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 60.0
 HINTS_BY_CODE = {
     10015: "The webhook was deleted: create a new one in the channel's Integrations settings "
     "and update the credential.",
@@ -43,34 +43,28 @@ def _first_field_error(errors: Any, path: str = "") -> str:
     return ""
 
 
-class DiscordWebhookClient:
-    """An ``httpx`` client for one webhook; use it as a context manager.
+class DiscordWebhookClient(RestClient[DiscordWebhookFields]):
+    """A client for one webhook; use it as a context manager.
 
     The webhook's token is in its URL, so every message built here masks the URL.
     """
 
-    def __init__(self, fields: DiscordWebhookFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
+    service = "Discord"
+    credential_type = DiscordWebhookCredential
+    default_timeout = 60.0
+    unreachable_hint = "Check the credential's webhook URL and the network, then retry."
+    not_json_hint = "Check the credential's webhook URL: it must be a Discord webhook."
+
+    def connect(self, fields: DiscordWebhookFields) -> Connection:
         self._url = fields.webhook_url
-        self._secret = fields.webhook_url.rsplit("/", 1)[-1]
-        self._http = httpx.Client(timeout=seconds)
+        # Requests go to the webhook URL itself (plus a path), so there is no base URL.
+        return Connection(base_url="", secrets=(fields.webhook_url.rsplit("/", 1)[-1],))
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> DiscordWebhookClient:
-        """The client for the ``discord_webhook`` credential selected on the running node."""
-        fields = DiscordWebhookCredential.parse(ctx.credential(DiscordWebhookCredential.id))
-        return cls(fields, ctx.remaining_seconds())
+    def mask(self, text: str) -> str:
+        """``text`` with the webhook URL as ``<webhook URL>`` and its token, wherever else it appears, as ``***``."""
+        return super().mask(text.replace(self._url, "<webhook URL>"))
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _mask(self, text: str) -> str:
-        return text.replace(self._url, "<webhook URL>").replace(self._secret, "***")
-
-    def request(
+    def request(  # type: ignore[override]  # takes uploads; no ``tolerate``
         self,
         method: str,
         path: str,
@@ -97,46 +91,49 @@ class DiscordWebhookClient:
         Raises:
             NodeError: With Discord's code and message and what to do; never the webhook's token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(
-                method, self._url + path, params=params, json=json if not files else None, data=data, files=files
-            )
-        except httpx.HTTPError as err:
-            raise NodeError(
-                self._mask(f"{prefix}{action} failed: Discord could not be reached ({type(err).__name__}: {err})"),
-                description="Check the credential's webhook URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
+        response = self.send(
+            method,
+            self._url + path,
+            action,
+            item_index=item_index,
+            params=params,
+            json=json if not files else None,
+            data=data,
+            files=files,
+        )
         if response.status_code == 204:
             return {}
         try:
             answer = response.json()
         except ValueError:
             answer = None
-        if response.is_success:
-            if not isinstance(answer, dict):
-                raise NodeError(
-                    f"{prefix}{action}: the webhook URL answered {response.status_code} with something other than JSON",
-                    description="Check the credential's webhook URL: it must be a Discord webhook.",
-                    item_index=item_index,
-                )
-            return answer
-        raise self._refusal(response, answer, action, prefix, item_index)
+        if not isinstance(answer, dict):
+            raise self.not_json(response, action, item_index)
+        return answer
 
-    def _refusal(
-        self, response: httpx.Response, answer: Any, action: str, prefix: str, item_index: int | None
-    ) -> NodeError:
+    def not_json(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        return self.error(
+            f"{action}: the webhook URL answered {response.status_code} with something other than JSON",
+            self.not_json_hint,
+            item_index,
+        )
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Discord's code, message and first field error; a rate limit names its scope and wait."""
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
         status = response.status_code
         body = answer if isinstance(answer, dict) else {}
         if status == 429:
             retry_after = body.get("retry_after")
             scope = "all webhooks of this server" if body.get("global") else "this webhook"
             wait = f"{retry_after} seconds" if retry_after is not None else "a moment"
-            return NodeError(
-                f"{prefix}Discord is limiting {scope} and refused {action} (429): retry after {wait}",
-                description=f"Wait {wait} before retrying, or send fewer messages (about 5 every 2 seconds a webhook).",
-                item_index=item_index,
+            return self.error(
+                f"Discord is limiting {scope} and refused {action} (429): retry after {wait}",
+                f"Wait {wait} before retrying, or send fewer messages (about 5 every 2 seconds a webhook).",
+                item_index,
             )
         code = body.get("code")
         detail = str(body.get("message") or response.text[:200].strip() or f"HTTP {status}")
@@ -147,6 +144,4 @@ class DiscordWebhookClient:
         hint = HINTS_BY_CODE.get(code) if isinstance(code, int) else None
         hint = hint or HINTS_BY_STATUS.get(status)
         hint = hint or ("Discord is failing: retry later." if status >= 500 else "See Discord's message.")
-        return NodeError(
-            self._mask(f"{prefix}Discord refused {action} ({label}): {detail}"), description=hint, item_index=item_index
-        )
+        return self.error(f"Discord refused {action} ({label}): {detail}", hint, item_index)

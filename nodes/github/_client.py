@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.github.credentials import GithubApiCredential, GithubApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page GitHub serves."""
 API_VERSION = "2022-11-28"
@@ -93,14 +93,16 @@ def _reset_hint(response: httpx.Response) -> str:
     )
 
 
-class GithubClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class GithubClient(RestClient[GithubApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: GithubApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
+    service = "GitHub"
+    credential_type = GithubApiCredential
+    not_json_hint = "Check the credential's API URL: it must be GitHub's REST API (…/api/v3 on Enterprise)."
+
+    def connect(self, fields: GithubApiFields) -> Connection:
         self._base = fields.api_url
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.api_url,
             headers={
                 "Authorization": f"Bearer {fields.token}",
@@ -108,107 +110,31 @@ class GithubClient:
                 "X-GitHub-Api-Version": API_VERSION,
                 "User-Agent": "hitl-studio",
             },
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> GithubClient:
-        """The client for the ``github_api`` credential selected on the running node."""
-        fields = GithubApiCredential.parse(ctx.credential(GithubApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        item_index: int | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        accept: str | None = None,
-        missing_ok: bool = False,
-    ) -> httpx.Response | None:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        headers = {"Accept": accept} if accept else None
-        try:
-            response = self._http.request(method, url, params=params, json=json, headers=headers)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: GitHub could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
-        if missing_ok and response.status_code == 404:
-            return None
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """GitHub's message (with a 422's field errors), telling a spent rate limit from a missing permission."""
         status = response.status_code
         detail = _detail(response)
         if status == 401:
-            text = f"{prefix}GitHub did not accept the credential's token while {action} (401: {detail})"
+            text = f"GitHub did not accept the credential's token while {action} (401: {detail})"
             hint = HINTS[401]
         elif _rate_limited(response):
-            text = f"{prefix}GitHub's rate limit stopped {action} ({status}: {detail})"
+            text = f"GitHub's rate limit stopped {action} ({status}: {detail})"
             hint = _reset_hint(response)
         else:
-            text = f"{prefix}GitHub refused {action} ({status}): {detail}"
+            text = f"GitHub refused {action} ({status}): {detail}"
             hint = HINTS.get(status, "GitHub is failing: retry later." if status >= 500 else "See GitHub's message.")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        missing_ok: bool = False,
-    ) -> Any:
-        """Send one request and return GitHub's JSON answer (``{}`` for an empty one, such as a 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PATCH``, ``PUT`` or ``DELETE``.
-            path: Below the API URL, e.g. from :func:`repo_path`.
-            action: What the request does, for the message: ``creating an issue in octo/app``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-            missing_ok: Return ``None`` for a 404 instead of failing (looking up what may not exist yet).
-
-        Raises:
-            NodeError: With GitHub's status and message and what to do; never the token.
-        """
-        response = self._send(method, path, action, item_index, params=params, json=json, missing_ok=missing_ok)
-        if response is None:
-            return None
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError as err:
-            raise NodeError(
-                f"{'' if item_index is None else f'item {item_index}: '}{action}: GitHub answered "
-                f"{response.status_code} with something other than JSON",
-                description="Check the credential's API URL: it must be GitHub's REST API (…/api/v3 on Enterprise).",
-                item_index=item_index,
-            ) from err
+        return self.error(text, hint, item_index)
 
     def raw(
         self, path: str, action: str, *, item_index: int | None = None, params: Mapping[str, Any] | None = None
     ) -> bytes:
         """The raw bytes of a file's contents (GitHub leaves files over 1 MB out of the JSON answer)."""
-        response = self._send("GET", path, action, item_index, params=params, accept=RAW_MEDIA_TYPE)
-        assert response is not None
+        response = self.send(
+            "GET", path, action, item_index=item_index, params=params, headers={"Accept": RAW_MEDIA_TYPE}
+        )
         return response.content
 
     def paginate(
@@ -230,8 +156,7 @@ class GithubClient:
         url = path
         entries: list[dict[str, Any]] = []
         while True:
-            response = self._send("GET", url, action, item_index, params=query)
-            assert response is not None
+            response = self.send("GET", url, action, item_index=item_index, params=query)
             page = response.json() if response.content else []
             if isinstance(page, dict):
                 # Some lists come wrapped (``{"total_count": n, "repositories": [...]}``).
@@ -242,11 +167,10 @@ class GithubClient:
                 break
             if not following.startswith(self._base + "/"):
                 # The token goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: GitHub's next page "
-                    f"is outside the API URL ({following})",
-                    description="Check the credential's API URL: use the URL GitHub's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: GitHub's next page is outside the API URL ({following})",
+                    "Check the credential's API URL: use the URL GitHub's own links start with.",
+                    item_index,
                 )
             url, query = following, None
         return entries if limit is None else entries[:limit]

@@ -177,7 +177,7 @@ def _get(ctx: Context, client: GithubClient, params: GithubFileParameters, item:
 def _current_sha(client: GithubClient, params: GithubFileParameters, action: str, index: int) -> str | None:
     """The sha of the file now at the path (GitHub needs it to replace or delete it), or ``None``."""
     answer = client.request(
-        "GET", params.contents_path(), action, item_index=index, params=params.ref(), missing_ok=True
+        "GET", params.contents_path(), action, item_index=index, params=params.ref(), tolerate=(404,)
     )
     if answer is None:
         return None

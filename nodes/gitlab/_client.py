@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.gitlab.credentials import GitlabApiCredential, GitlabApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page GitLab serves."""
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -88,104 +88,36 @@ def _wait_hint(response: httpx.Response) -> str:
     )
 
 
-class GitlabClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class GitlabClient(RestClient[GitlabApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: GitlabApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
+    service = "GitLab"
+    credential_type = GitlabApiCredential
+    unreachable_hint = "Check the credential's server URL and the network, then retry."
+    not_json_hint = "Check the credential's server URL: the address GitLab opens at, without /api/v4."
+
+    def connect(self, fields: GitlabApiFields) -> Connection:
         self._base = fields.server_url.removesuffix("/api/v4") + "/api/v4"
-        self._http = httpx.Client(
+        return Connection(
             base_url=self._base,
             headers={"PRIVATE-TOKEN": fields.token, "Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> GitlabClient:
-        """The client for the ``gitlab_api`` credential selected on the running node."""
-        fields = GitlabApiCredential.parse(ctx.credential(GitlabApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        item_index: int | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: GitLab could not be reached ({detail})",
-                description="Check the credential's server URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """GitLab's message, with how long to wait when it limits the rate."""
         status = response.status_code
         detail = _detail(response)
         if status == 401:
-            text = f"{prefix}GitLab did not accept the credential's token while {action} (401: {detail})"
+            text = f"GitLab did not accept the credential's token while {action} (401: {detail})"
             hint = HINTS[401]
         elif status == 429:
-            text = f"{prefix}GitLab's rate limit stopped {action} (429: {detail})"
+            text = f"GitLab's rate limit stopped {action} (429: {detail})"
             hint = _wait_hint(response)
         else:
-            text = f"{prefix}GitLab refused {action} ({status}): {detail}"
+            text = f"GitLab refused {action} ({status}): {detail}"
             hint = HINTS.get(status, "GitLab is failing: retry later." if status >= 500 else "See GitLab's message.")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
-
-    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> Any:
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError as err:
-            raise NodeError(
-                f"{'' if item_index is None else f'item {item_index}: '}{action}: GitLab answered "
-                f"{response.status_code} with something other than JSON",
-                description="Check the credential's server URL: the address GitLab opens at, without /api/v4.",
-                item_index=item_index,
-            ) from err
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """Send one request and return GitLab's JSON answer (``{}`` for an empty one, such as a 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            path: Below ``/api/v4``, e.g. from :func:`project_path`.
-            action: What the request does, for the message: ``creating an issue in group/app``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With GitLab's status and message and what to do; never the token.
-        """
-        response = self._send(method, path, action, item_index, params=params, json=json)
-        return self._json(response, action, item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,
@@ -209,8 +141,8 @@ class GitlabClient:
         url, query = path, first
         entries: list[dict[str, Any]] = []
         while True:
-            response = self._send("GET", url, action, item_index, params=query)
-            page = self._json(response, action, item_index) or []
+            response = self.send("GET", url, action, item_index=item_index, params=query)
+            page = self.decode(response, action, item_index) or []
             entries.extend(page)
             if not page or (limit is not None and len(entries) >= limit):
                 break
@@ -219,11 +151,10 @@ class GitlabClient:
             if following:
                 if not following.startswith(self._base + "/"):
                     # The token goes with every request: never follow a link to another host.
-                    raise NodeError(
-                        f"{'' if item_index is None else f'item {item_index}: '}{action}: GitLab's next page "
-                        f"is outside the server URL ({following})",
-                        description="Check the credential's server URL: use the address GitLab's own links use.",
-                        item_index=item_index,
+                    raise self.error(
+                        f"{action}: GitLab's next page is outside the server URL ({following})",
+                        "Check the credential's server URL: use the address GitLab's own links use.",
+                        item_index,
                     )
                 url, query = following, None
             elif next_page:

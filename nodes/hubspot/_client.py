@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.hubspot.credentials import HUBSPOT_API_URL, HubspotApiCredential, HubspotApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page HubSpot's list endpoints serve."""
 SEARCH_PAGE_SIZE = 200
@@ -82,95 +82,38 @@ def _message(refusal: Mapping[str, Any]) -> str:
     return "; ".join([message, *details]) if details else message
 
 
-class HubspotClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class HubspotClient(RestClient[HubspotApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: HubspotApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.access_token
-        self._http = httpx.Client(
+    service = "HubSpot"
+    credential_type = HubspotApiCredential
+    not_json_hint = f"Check the credential's API URL: it must be HubSpot's API ({HUBSPOT_API_URL})."
+
+    def connect(self, fields: HubspotApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.access_token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.access_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> HubspotClient:
-        """The client for the ``hubspot_api`` credential selected on the running node."""
-        fields = HubspotApiCredential.parse(ctx.credential(HubspotApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        tolerate: Collection[int] = (),
-    ) -> Any:
-        """Send one request and return HubSpot's JSON answer (``{}`` for an empty one, such as a delete's 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PATCH`` or ``DELETE``.
-            url: From :func:`object_path`, or another path below the API URL.
-            action: What the request does, for the message: ``creating contact ada@example.com``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-            tolerate: Statuses answered with ``None`` instead of an error (a 404 when looking up what may not
-                exist yet, a 409 when someone else created it meanwhile).
-
-        Raises:
-            NodeError: With HubSpot's status, category and message and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: HubSpot could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                return response.json()
-            except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: HubSpot answered {response.status_code} with something other than JSON",
-                    description=f"Check the credential's API URL: it must be HubSpot's API ({HUBSPOT_API_URL}).",
-                    item_index=item_index,
-                ) from err
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """HubSpot's category and message; a rate limit names its policy; the correlation id goes in the hint."""
         status = response.status_code
-        if status in tolerate:
-            return None
         refusal = _refusal(response)
         message = _message(refusal)
         if status == 429:
             policy = str(refusal.get("policyName") or "")
-            text = f"{prefix}HubSpot's rate limit{f' ({policy})' if policy else ''} stopped {action} (429)"
+            text = f"HubSpot's rate limit{f' ({policy})' if policy else ''} stopped {action} (429)"
             hint = DAILY_LIMIT_HINT if policy == "DAILY" else BURST_LIMIT_HINT
         else:
             category = str(refusal.get("category") or "").strip()
-            text = f"{prefix}HubSpot refused {action} ({status}{f' {category}' if category else ''})"
+            text = f"HubSpot refused {action} ({status}{f' {category}' if category else ''})"
             hint = HINTS.get(status, "HubSpot is failing: retry later." if status >= 500 else "See HubSpot's message.")
         if message:
             text += f": {message}"
         if refusal.get("correlationId"):
             hint += f" HubSpot support can trace the request by its correlation id {refusal['correlationId']}."
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def list_all(
         self,

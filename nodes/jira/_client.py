@@ -5,15 +5,15 @@ from __future__ import annotations
 import json as jsonlib
 import re
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.jira.credentials import JiraCloudApiCredential, JiraCloudApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The most issues or comments Jira serves per page when fields are asked for."""
 HINTS = {
@@ -95,92 +95,40 @@ def _detail(response: httpx.Response) -> str:
     return "; ".join(parts) or response.reason_phrase
 
 
-class JiraClient:
-    """An ``httpx`` client signed in with the account's email and API token; use it as a context manager."""
+class JiraClient(RestClient[JiraCloudApiFields]):
+    """A client signed in with the account's email and API token; use it as a context manager."""
 
-    def __init__(self, fields: JiraCloudApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.api_token
-        self._http = httpx.Client(
+    service = "Jira"
+    credential_type = JiraCloudApiCredential
+    unreachable_hint = "Check the credential's site URL and the network, then retry."
+    not_json_hint = "Check the credential's site URL: the address Jira opens at (https://<your-team>.atlassian.net)."
+
+    def connect(self, fields: JiraCloudApiFields) -> Connection:
+        return Connection(
             base_url=fields.site_url,
-            auth=(fields.email, fields.api_token),
             headers={"Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            auth=(fields.email, fields.api_token),
+            secrets=(fields.api_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> JiraClient:
-        """The client for the ``jira_cloud_api`` credential selected on the running node."""
-        fields = JiraCloudApiCredential.parse(ctx.credential(JiraCloudApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> Any:
-        """Send one request and return Jira's JSON answer (``{}`` for an empty one, such as a 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            path: Below the site URL, e.g. from :func:`issue_path`.
-            action: What the request does, for the message: ``creating an issue in PROJ``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Jira's status and messages and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Jira could not be reached ({detail})",
-                description="Check the credential's site URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                return response.json()
-            except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: Jira answered {response.status_code} with something other than JSON",
-                    description="Check the credential's site URL: the address Jira opens at "
-                    "(https://<your-team>.atlassian.net).",
-                    item_index=item_index,
-                ) from err
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Jira's messages and field errors, with how long to wait when it limits the rate."""
         status = response.status_code
         detail = _detail(response)
         if status == 401:
-            text = f"{prefix}Jira did not accept the credential's email and API token while {action} (401: {detail})"
+            text = f"Jira did not accept the credential's email and API token while {action} (401: {detail})"
             hint = HINTS[401]
         elif status == 429:
             after = response.headers.get("retry-after", "")
-            text = f"{prefix}Jira's rate limit stopped {action} (429: {detail})"
+            text = f"Jira's rate limit stopped {action} (429: {detail})"
             hint = (
                 f"Wait{f' {after} seconds' if after.isdigit() else ' a minute'} and retry the node, or slow the "
                 "workflow down (Loop Over Items with a Wait)."
             )
         else:
-            text = f"{prefix}Jira refused {action} ({status}): {detail}"
+            text = f"Jira refused {action} ({status}): {detail}"
             hint = HINTS.get(status, "Jira is failing: retry later." if status >= 500 else "See Jira's message.")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def search(
         self,

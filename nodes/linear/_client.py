@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.linear.credentials import LinearApiCredential, LinearApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """Issues per request: Linear serves up to 250, but a page's query complexity grows with its size."""
 HINTS = {
@@ -35,30 +35,35 @@ def _wait_hint(response: httpx.Response) -> str:
     )
 
 
-class LinearClient:
-    """An ``httpx`` client signed in with the credential's API key; use it as a context manager."""
+def _answer(response: httpx.Response) -> dict[str, Any] | None:
+    """Linear's JSON answer; a rate limit's plain-text body as a ``RATELIMITED`` error; ``None`` when not JSON."""
+    try:
+        answer = response.json()
+    except ValueError:
+        if response.status_code == 429:
+            return {"errors": [{"message": response.text.strip(), "extensions": {"code": "RATELIMITED"}}]}
+        return None
+    return answer if isinstance(answer, dict) else {}
 
-    def __init__(self, fields: LinearApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
-        self._http = httpx.Client(
+
+class LinearClient(RestClient[LinearApiFields]):
+    """A client signed in with the credential's API key; use it as a context manager.
+
+    Linear's API is GraphQL: :meth:`graphql` replaces :meth:`request`, since GraphQL reports errors in the
+    body of a 200 answer.
+    """
+
+    service = "Linear"
+    credential_type = LinearApiCredential
+    not_json_hint = "Check the credential's API URL: Linear's is https://api.linear.app."
+
+    def connect(self, fields: LinearApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             # A personal API key goes in the header as it is; only OAuth tokens take "Bearer".
             headers={"Authorization": fields.api_key, "Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            secrets=(fields.api_key,),
         )
-
-    @classmethod
-    def for_node(cls, ctx: Context) -> LinearClient:
-        """The client for the ``linear_api`` credential selected on the running node."""
-        fields = LinearApiCredential.parse(ctx.credential(LinearApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def graphql(
         self, query: str, variables: Mapping[str, Any], action: str, *, item_index: int | None = None
@@ -75,35 +80,19 @@ class LinearClient:
             NodeError: For a transport failure, a non-JSON answer, or any entry in GraphQL's ``errors``, with
                 Linear's message, error code and what to do; never the key.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.post("/graphql", json={"query": query, "variables": dict(variables)})
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Linear could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        try:
-            answer = response.json()
-        except ValueError as err:
-            if response.status_code == 429:
-                answer = {"errors": [{"message": response.text.strip(), "extensions": {"code": "RATELIMITED"}}]}
-            else:
-                raise NodeError(
-                    f"{prefix}{action}: Linear answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: Linear's is https://api.linear.app.",
-                    item_index=item_index,
-                ) from err
-        errors = answer.get("errors") if isinstance(answer, dict) else None
-        if errors or not response.is_success:
-            raise self._refusal(response, errors or [], prefix, action, item_index)
+        response = self.exchange(
+            "POST", "/graphql", action, item_index=item_index, json={"query": query, "variables": dict(variables)}
+        )
+        answer = _answer(response)
+        if answer is None:
+            raise self.not_json(response, action, item_index)
+        if answer.get("errors") or not response.is_success:
+            raise self.refusal(response, action, item_index)
         return answer.get("data") or {}
 
-    def _refusal(
-        self, response: httpx.Response, errors: list[Any], prefix: str, action: str, item_index: int | None
-    ) -> NodeError:
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """The first GraphQL error's code and message (with its user-presentable text), or the status."""
+        errors = (_answer(response) or {}).get("errors") or []
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
         extensions = first.get("extensions") or {}
         code = str(extensions.get("code") or "").upper()
@@ -112,17 +101,17 @@ class LinearClient:
         if friendly and friendly != message:
             message = f"{message} ({friendly})"
         if code == "AUTHENTICATION_ERROR" or response.status_code == 401:
-            text = f"{prefix}Linear did not accept the credential's API key while {action}: {message}"
+            text = f"Linear did not accept the credential's API key while {action}: {message}"
             hint = HINTS["AUTHENTICATION_ERROR"]
         elif code == "RATELIMITED" or response.status_code == 429:
-            text = f"{prefix}Linear's rate limit stopped {action}: {message}"
+            text = f"Linear's rate limit stopped {action}: {message}"
             hint = _wait_hint(response)
         else:
             label = code or str(response.status_code)
-            text = f"{prefix}Linear refused {action} ({label}): {message}"
+            text = f"Linear refused {action} ({label}): {message}"
             hint = HINTS.get(code, "Linear is failing: retry later." if response.status_code >= 500 else "")
             hint = hint or "See Linear's message."
-        return NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,

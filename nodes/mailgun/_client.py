@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.mailgun.credentials import MailgunApiCredential, MailgunApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 60.0
-"""Messages with large attachments take a while to upload."""
 HINTS = {
     400: "Change what Mailgun named above, then retry.",
     401: "Mailgun refused the API key: paste the domain's sending key or the account's private API key, and pick "
@@ -38,34 +37,27 @@ def _refusal(response: httpx.Response) -> str:
     return response.reason_phrase
 
 
-class MailgunClient:
-    """An ``httpx`` client signed in with the credential's key (basic auth as ``api``); a context manager."""
+class MailgunClient(RestClient[MailgunApiFields]):
+    """A client signed in with the credential's key (basic auth as ``api``); a context manager."""
 
-    def __init__(self, fields: MailgunApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
+    service = "Mailgun"
+    credential_type = MailgunApiCredential
+    default_timeout = 60.0
+    """Messages with large attachments take a while to upload."""
+    unreachable_hint = "Check the credential's region (or custom API URL) and the network, then retry."
+    not_json_hint = "Check the credential's custom API URL: it must be Mailgun's API."
+
+    def connect(self, fields: MailgunApiFields) -> Connection:
         self._base = fields.base_url
         self.domain = fields.domain
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.base_url,
-            auth=("api", fields.api_key),
             headers={"Accept": "application/json"},
-            timeout=seconds,
+            auth=("api", fields.api_key),
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> MailgunClient:
-        """The client for the ``mailgun_api`` credential selected on the running node."""
-        fields = MailgunApiCredential.parse(ctx.credential(MailgunApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # Mailgun takes form bodies and uploads, not JSON
         self,
         method: str,
         url: str,
@@ -76,7 +68,7 @@ class MailgunClient:
         data: Mapping[str, Any] | None = None,
         files: Sequence[FileField] = (),
     ) -> dict[str, Any]:
-        """Send one request and return Mailgun's JSON answer.
+        """Send one request and return Mailgun's JSON answer (a list wrapped as ``{"items": [...]}``).
 
         Args:
             method: ``GET`` or ``POST``.
@@ -90,30 +82,21 @@ class MailgunClient:
         Raises:
             NodeError: With Mailgun's status and message and what to do; never the key.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
+        response = self.send(
+            method, url, action, item_index=item_index, params=params, data=data, files=list(files) or None
+        )
         try:
-            response = self._http.request(method, url, params=params, data=data, files=list(files) or None)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Mailgun could not be reached ({detail})",
-                description="Check the credential's region (or custom API URL) and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            try:
-                answer = response.json()
-            except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: Mailgun answered {response.status_code} with something other than JSON",
-                    description="Check the credential's custom API URL: it must be Mailgun's API.",
-                    item_index=item_index,
-                ) from err
-            return answer if isinstance(answer, dict) else {"items": answer}
+            # Mailgun answers every request with a body: an empty one is not Mailgun's.
+            answer = response.json()
+        except ValueError as err:
+            raise self.not_json(response, action, item_index) from err
+        return answer if isinstance(answer, dict) else {"items": answer}
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Mailgun's message (a 401 comes as plain text) and the hint for its status."""
         status = response.status_code
         hint = HINTS.get(status, "Mailgun is failing: retry later." if status >= 500 else "See Mailgun's message.")
-        text = f"{prefix}Mailgun refused {action} ({status}): {_refusal(response)}"
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
+        return self.error(f"Mailgun refused {action} ({status}): {_refusal(response)}", hint, item_index)
 
     def paginate(
         self,
@@ -145,11 +128,10 @@ class MailgunClient:
                 break
             if not str(following).startswith(self._base + "/"):
                 # The key goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Mailgun's next page is "
-                    f"outside the API URL ({following})",
-                    description="Check the credential's region: use the one Mailgun's own links point to.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Mailgun's next page is outside the API URL ({following})",
+                    "Check the credential's region: use the one Mailgun's own links point to.",
+                    item_index,
                 )
             # The link carries the filters and the position itself.
             url, query = str(following), None

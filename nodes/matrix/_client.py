@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.matrix.credentials import MatrixApiCredential, MatrixApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 CLIENT_API = "/_matrix/client/v3"
 MAX_RATE_LIMIT_WAITS = 3
 MAX_RATE_LIMIT_WAIT_SECONDS = 10.0
@@ -49,37 +49,32 @@ def _refusal(response: httpx.Response) -> tuple[str, str, float | None]:
     return str(data.get("errcode") or ""), str(data.get("error") or response.reason_phrase), wait
 
 
-class MatrixClient:
-    """An ``httpx`` client signed in with the credential's access token; use it as a context manager."""
+class MatrixClient(RestClient[MatrixApiFields]):
+    """A client signed in with the credential's access token; use it as a context manager."""
+
+    service = "the homeserver"
+    credential_type = MatrixApiCredential
+    unreachable_hint = "Check the credential's homeserver URL and the network, then retry."
+    not_json_hint = "Check the credential's homeserver URL: it must be the Matrix client API's address."
 
     def __init__(self, fields: MatrixApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.access_token
+        super().__init__(fields, timeout)
+        # Waiting out a rate limit must not outlive the node's timeout.
         self._deadline = None if timeout is None else time.monotonic() + timeout
-        self._http = httpx.Client(
+
+    def connect(self, fields: MatrixApiFields) -> Connection:
+        return Connection(
             base_url=fields.homeserver_url + CLIENT_API,
             headers={"Authorization": f"Bearer {fields.access_token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.access_token,),
         )
-
-    @classmethod
-    def for_node(cls, ctx: Context) -> MatrixClient:
-        """The client for the ``matrix_api`` credential selected on the running node."""
-        fields = MatrixApiCredential.parse(ctx.credential(MatrixApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def _may_wait(self, seconds: float | None, waits: int) -> bool:
         if seconds is None or seconds > MAX_RATE_LIMIT_WAIT_SECONDS or waits >= MAX_RATE_LIMIT_WAITS:
             return False
         return self._deadline is None or time.monotonic() + seconds < self._deadline
 
-    def request(
+    def request(  # type: ignore[override]  # waits out rate limits; no ``tolerate``
         self,
         method: str,
         path: str,
@@ -89,7 +84,7 @@ class MatrixClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> dict[str, Any]:
-        """Send one request and return the homeserver's JSON answer.
+        """Send one request and return the homeserver's JSON answer, waiting out a short rate limit.
 
         Args:
             method: ``GET`` or ``PUT``.
@@ -102,44 +97,36 @@ class MatrixClient:
         Raises:
             NodeError: With the Matrix error code and message and what to do; never the token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
         waits = 0
         while True:
-            try:
-                response = self._http.request(method, path, params=params, json=json)
-            except httpx.HTTPError as err:
-                detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-                raise NodeError(
-                    f"{prefix}{action} failed: the homeserver could not be reached ({detail})",
-                    description="Check the credential's homeserver URL and the network, then retry.",
-                    item_index=item_index,
-                ) from err
+            response = self.exchange(method, path, action, item_index=item_index, params=params, json=json)
             if response.is_success:
                 break
-            errcode, message, wait = _refusal(response)
+            _, _, wait = _refusal(response)
             if response.status_code == 429 and self._may_wait(wait, waits):
                 waits += 1
                 time.sleep(wait or 0)
                 continue
-            status = response.status_code
-            if status == 429 or errcode == "M_LIMIT_EXCEEDED":
-                after = f"wait {wait:g} seconds" if wait is not None else "wait a while"
-                hint = f"The homeserver is limiting the account: {after} before retrying, or send fewer messages."
-            elif errcode in HINTS:
-                hint = HINTS[errcode]
-            elif not errcode and status == 404:
-                hint = HINTS["M_UNRECOGNIZED"]
-            else:
-                hint = "The homeserver is failing: retry later." if status >= 500 else "See the homeserver's message."
-            label = f"{status} {errcode}" if errcode else str(status)
-            text = f"{prefix}the homeserver refused {action} ({label}): {message}"
-            raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+            raise self.refusal(response, action, item_index)
         try:
+            # Every Matrix answer has a body: an empty one is not the homeserver's.
             answer = response.json()
         except ValueError as err:
-            raise NodeError(
-                f"{prefix}{action}: the homeserver answered {response.status_code} with something other than JSON",
-                description="Check the credential's homeserver URL: it must be the Matrix client API's address.",
-                item_index=item_index,
-            ) from err
+            raise self.not_json(response, action, item_index) from err
         return answer if isinstance(answer, dict) else {"result": answer}
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """The Matrix ``errcode`` and error; the hint goes by the errcode, or the wait a rate limit asks for."""
+        errcode, message, wait = _refusal(response)
+        status = response.status_code
+        if status == 429 or errcode == "M_LIMIT_EXCEEDED":
+            after = f"wait {wait:g} seconds" if wait is not None else "wait a while"
+            hint = f"The homeserver is limiting the account: {after} before retrying, or send fewer messages."
+        elif errcode in HINTS:
+            hint = HINTS[errcode]
+        elif not errcode and status == 404:
+            hint = HINTS["M_UNRECOGNIZED"]
+        else:
+            hint = "The homeserver is failing: retry later." if status >= 500 else "See the homeserver's message."
+        label = f"{status} {errcode}" if errcode else str(status)
+        return self.error(f"the homeserver refused {action} ({label}): {message}", hint, item_index)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.mattermost.credentials import MattermostApiCredential, MattermostApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 HINTS = {
     400: "Check the ids (26 characters, from the channel's or post's 'Copy link') and the values sent.",
     401: "The token is wrong, expired or revoked: create a new personal access token (Profile → Security) "
@@ -33,29 +34,20 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return "", ""
 
 
-class MattermostClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class MattermostClient(RestClient[MattermostApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: MattermostApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    service = "Mattermost"
+    credential_type = MattermostApiCredential
+    unreachable_hint = "Check the credential's server URL and the network, then retry."
+    not_json_hint = "Check the credential's server URL: it must be the Mattermost server's address."
+
+    def connect(self, fields: MattermostApiFields) -> Connection:
+        return Connection(
             base_url=f"{fields.base_url}/api/v4",
             headers={"Authorization": f"Bearer {fields.token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
-
-    @classmethod
-    def for_node(cls, ctx: Context) -> MattermostClient:
-        """The client for the ``mattermost_api`` credential selected on the running node."""
-        fields = MattermostApiCredential.parse(ctx.credential(MattermostApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def request(
         self,
@@ -64,10 +56,10 @@ class MattermostClient:
         action: str,
         *,
         item_index: int | None = None,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> dict[str, Any]:
-        """Send one request and return Mattermost's JSON answer.
+        """Send one request and return Mattermost's JSON answer, a list wrapped as ``{"list": [...]}``.
 
         Args:
             method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
@@ -80,26 +72,23 @@ class MattermostClient:
         Raises:
             NodeError: With Mattermost's status, error id and message and what to do; never the token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
+        response = self.send(method, path, action, item_index=item_index, params=params, json=json)
         try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Mattermost could not be reached ({detail})",
-                description="Check the credential's server URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            try:
-                data = response.json()
-            except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: the server answered {response.status_code} with something other than JSON",
-                    description="Check the credential's server URL: it must be the Mattermost server's address.",
-                    item_index=item_index,
-                ) from err
-            return data if isinstance(data, dict) else {"list": data}
+            # Every Mattermost answer has a body: an empty one is not Mattermost's.
+            data = response.json()
+        except ValueError as err:
+            raise self.not_json(response, action, item_index) from err
+        return data if isinstance(data, dict) else {"list": data}
+
+    def not_json(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        return self.error(
+            f"{action}: the server answered {response.status_code} with something other than JSON",
+            self.not_json_hint,
+            item_index,
+        )
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Mattermost's status, error id and message; a 404 without an error id means the URL is wrong."""
         error_id, message = _refusal(response)
         status = response.status_code
         if status == 404 and not error_id:
@@ -108,5 +97,5 @@ class MattermostClient:
         else:
             hint = HINTS.get(status, "Mattermost is failing: retry later." if status >= 500 else "See its message.")
         label = f"{status} {error_id}" if error_id else str(status)
-        text = f"{prefix}Mattermost refused {action} ({label})" + (f": {message}" if message else "")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        text = f"Mattermost refused {action} ({label})" + (f": {message}" if message else "")
+        return self.error(text, hint, item_index)

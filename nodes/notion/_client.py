@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.notion.credentials import NotionApiCredential, NotionApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
 NOTION_VERSION = "2022-06-28"
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Notion serves, and the most blocks one append takes."""
 ID_AT_END = re.compile(
@@ -44,85 +44,50 @@ def notion_id(value: str) -> str:
     return f"{compact[:8]}-{compact[8:12]}-{compact[12:16]}-{compact[16:20]}-{compact[20:]}"
 
 
-class NotionClient:
-    """An ``httpx`` client signed in with the integration's token; use it as a context manager."""
+class NotionClient(RestClient[NotionApiFields]):
+    """A client signed in with the integration's token; use it as a context manager."""
 
-    def __init__(self, fields: NotionApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    service = "Notion"
+    credential_type = NotionApiCredential
+    not_json_hint = "Check the credential's API URL: it must be Notion's API."
+
+    def connect(self, fields: NotionApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.token}", "Notion-Version": NOTION_VERSION},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> NotionClient:
-        """The client for the ``notion_api`` credential selected on the running node."""
-        fields = NotionApiCredential.parse(ctx.credential(NotionApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Notion's JSON answer.
-
-        Args:
-            method: ``GET``, ``POST`` or ``PATCH``.
-            path: ``/v1/...``.
-            action: What the request does, for the message: ``querying database 1a2b...``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Notion's status, code and message and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Notion could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
+    def decode(self, response: httpx.Response, action: str, item_index: int | None = None) -> dict[str, Any]:
+        """Notion's JSON object; every answer of Notion is one, so anything else means a wrong API URL."""
         try:
             data = response.json()
         except ValueError:
             data = None
-        if response.is_success and isinstance(data, dict):
-            return data
-        if response.is_success:
-            raise NodeError(
-                f"{prefix}{action}: Notion answered {response.status_code} with something other than a JSON object",
-                description="Check the credential's API URL: it must be Notion's API.",
-                item_index=item_index,
+        if not isinstance(data, dict):
+            raise self.error(
+                f"{action}: Notion answered {response.status_code} with something other than a JSON object",
+                self.not_json_hint,
+                item_index,
             )
+        return data
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Notion's error ``code`` and message; the hint goes by the code, which says more than the status."""
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
         error = data if isinstance(data, dict) and data.get("object") == "error" else {}
         status = response.status_code
         code = str(error.get("code") or f"HTTP {status}")
         message = str(error.get("message") or response.text[:200]).strip()
         if status == 429:
-            text = f"{prefix}Notion is limiting requests and refused {action} (429 {code})"
+            text = f"Notion is limiting requests and refused {action} (429 {code})"
         else:
-            text = f"{prefix}Notion refused {action} ({status} {code})" + (f": {message}" if message else "")
+            text = f"Notion refused {action} ({status} {code})" + (f": {message}" if message else "")
         hint = HINTS.get(code, "Notion is failing: retry later." if status >= 500 else "See Notion's message.")
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,

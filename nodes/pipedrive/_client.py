@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.pipedrive.credentials import PipedriveApiCredential, PipedriveApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 500
 """The largest page Pipedrive's v1 lists serve."""
 GENERIC_INFO = "developers.pipedrive.com"
@@ -38,32 +38,23 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(data.get("error") or "").strip(), "" if GENERIC_INFO in info else info
 
 
-class PipedriveClient:
-    """An ``httpx`` client signed in with the credential's API token; use it as a context manager."""
+class PipedriveClient(RestClient[PipedriveApiFields]):
+    """A client signed in with the credential's API token; use it as a context manager."""
 
-    def __init__(self, fields: PipedriveApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.api_token
-        self._http = httpx.Client(
+    service = "Pipedrive"
+    credential_type = PipedriveApiCredential
+    unreachable_hint = "Check the credential's company domain and the network, then retry."
+    not_json_hint = "Check the credential's company domain: acme for acme.pipedrive.com."
+
+    def connect(self, fields: PipedriveApiFields) -> Connection:
+        return Connection(
             base_url=f"{fields.base_url}/api/v1",
             # The header rather than ?api_token=: a token in the URL ends up in proxies' and servers' logs.
             headers={"x-api-token": fields.api_token, "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> PipedriveClient:
-        """The client for the ``pipedrive_api`` credential selected on the running node."""
-        fields = PipedriveApiCredential.parse(ctx.credential(PipedriveApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # no ``tolerate``: Pipedrive's ``success`` flag decides
         self,
         method: str,
         url: str,
@@ -74,6 +65,8 @@ class PipedriveClient:
         json: Any = None,
     ) -> dict[str, Any]:
         """Send one request and return Pipedrive's whole answer, ``{"success", "data", "additional_data"}``.
+
+        Pipedrive may refuse with a 2xx and ``"success": false``, so the body decides, not the status alone.
 
         Args:
             method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
@@ -86,44 +79,35 @@ class PipedriveClient:
         Raises:
             NodeError: With Pipedrive's status and error and what to do; never the token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Pipedrive could not be reached ({detail})",
-                description="Check the credential's company domain and the network, then retry.",
-                item_index=item_index,
-            ) from err
+        response = self.exchange(method, url, action, item_index=item_index, params=params, json=json)
         try:
             data = response.json()
         except ValueError:
             data = None
         if response.is_success and isinstance(data, dict) and data.get("success") is not False:
             return data
-        status = response.status_code
         if not isinstance(data, dict):
-            raise NodeError(
-                f"{prefix}{action}: Pipedrive answered {status} with something other than JSON",
-                description="Check the credential's company domain: acme for acme.pipedrive.com.",
-                item_index=item_index,
-            )
+            raise self.not_json(response, action, item_index)
+        raise self.refusal(response, action, item_index)
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Pipedrive's error and error info, with when its rate limit resets."""
+        status = response.status_code
         error, info = _refusal(response)
         if status == 429:
             reset = response.headers.get("x-ratelimit-reset", "")
-            text = f"{prefix}Pipedrive is limiting requests and refused {action} (429)"
+            text = f"Pipedrive is limiting requests and refused {action} (429)"
             hint = (
                 f"Wait {reset + ' seconds' if reset.isdigit() else 'a few seconds'} and retry the node, or slow "
                 "the workflow down (Loop Over Items with a Wait)."
             )
         else:
-            text = f"{prefix}Pipedrive refused {action} ({status})"
+            text = f"Pipedrive refused {action} ({status})"
             hint = HINTS.get(status, "Pipedrive is failing: retry later." if status >= 500 else "See its message.")
         details = "; ".join(part for part in (error, info) if part)
         if details:
             text += f": {details}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,

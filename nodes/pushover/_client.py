@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.pushover.credentials import PushoverApiCredential, PushoverApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 FIELD_HINTS = {
     "token": "Pushover does not know the application token: copy it again from the application's page at "
     "pushover.net/apps into the credential.",
@@ -41,34 +41,25 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return "; ".join(errors) or response.reason_phrase, invalid
 
 
-class PushoverClient:
-    """An ``httpx`` client that adds the application token to every request; use it as a context manager.
+class PushoverClient(RestClient[PushoverApiFields]):
+    """A client that adds the application token to every request; use it as a context manager.
 
     Pushover takes the token as a form field (or query parameter), not as a header.
     """
 
-    def __init__(self, fields: PushoverApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
+    service = "Pushover"
+    credential_type = PushoverApiCredential
+    not_json_hint = "Check the credential's API URL: it must be Pushover's API (https://api.pushover.net)."
+
+    def connect(self, fields: PushoverApiFields) -> Connection:
         self._token = fields.api_token
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.api_url,
             headers={"Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            secrets=(fields.api_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> PushoverClient:
-        """The client for the ``pushover_api`` credential selected on the running node."""
-        fields = PushoverApiCredential.parse(ctx.credential(PushoverApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # Pushover takes form bodies and uploads, not JSON
         self,
         method: str,
         path: str,
@@ -79,6 +70,8 @@ class PushoverClient:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> dict[str, Any]:
         """Send one request with the token and return Pushover's JSON answer.
+
+        Pushover may refuse with a 2xx and ``"status": 0``, so the body decides, not the status alone.
 
         Args:
             method: ``GET`` (the token goes in the query) or ``POST`` (in the form).
@@ -91,31 +84,24 @@ class PushoverClient:
         Raises:
             NodeError: With Pushover's status and errors and what to do; never the token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            if method == "GET":
-                response = self._http.get(path, params={"token": self._token})
-            else:
-                form = {"token": self._token, **(data or {})}
-                response = self._http.request(method, path, data=form, files=dict(files) if files else None)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Pushover could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
+        if method == "GET":
+            response = self.exchange(method, path, action, item_index=item_index, params={"token": self._token})
+        else:
+            form = {"token": self._token, **(data or {})}
+            response = self.exchange(
+                method, path, action, item_index=item_index, data=form, files=dict(files) if files else None
+            )
         if response.is_success:
             try:
                 answer = response.json()
             except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: Pushover answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: it must be Pushover's API (https://api.pushover.net).",
-                    item_index=item_index,
-                ) from err
+                raise self.not_json(response, action, item_index) from err
             if isinstance(answer, dict) and answer.get("status") == 1:
                 return answer
+        raise self.refusal(response, action, item_index)
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Pushover's errors; the hint goes by the parameter it marked invalid, else by the status."""
         status = response.status_code
         errors, invalid = _refusal(response)
         if invalid:
@@ -123,7 +109,6 @@ class PushoverClient:
         else:
             # Pushover asks clients to wait at least 5 seconds before retrying a 5xx.
             hint = STATUS_HINTS.get(status, "Pushover is failing: retry in a minute." if status >= 500 else "")
-        text = f"{prefix}Pushover refused {action} ({status}): {errors}"
-        raise NodeError(
-            text.replace(self._token, "***"), description=hint or "See Pushover's errors.", item_index=item_index
+        return self.error(
+            f"Pushover refused {action} ({status}): {errors}", hint or "See Pushover's errors.", item_index
         )

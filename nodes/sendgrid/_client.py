@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.sendgrid.credentials import SendgridApiCredential, SendgridApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 HINTS = {
     400: "Change what SendGrid named above, then retry.",
     401: "The API key is wrong or was deleted: create a new one (Settings → API Keys) and paste it into "
@@ -50,106 +50,38 @@ def _rate_hint(response: httpx.Response) -> str:
     )
 
 
-class SendgridClient:
-    """An ``httpx`` client signed in with the credential's API key; use it as a context manager."""
+class SendgridClient(RestClient[SendgridApiFields]):
+    """A client signed in with the credential's API key; use it as a context manager.
 
-    def __init__(self, fields: SendgridApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
+    Mail Send answers 202 with no body: call :meth:`send` for it, :meth:`request` for JSON answers.
+    """
+
+    service = "SendGrid"
+    credential_type = SendgridApiCredential
+    not_json_hint = "Check the credential's API URL: it must be SendGrid's API (https://api.sendgrid.com)."
+
+    def connect(self, fields: SendgridApiFields) -> Connection:
         self._base = fields.api_url
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.api_key}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> SendgridClient:
-        """The client for the ``sendgrid_api`` credential selected on the running node."""
-        fields = SendgridApiCredential.parse(ctx.credential(SendgridApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
+    def decode(self, response: httpx.Response, action: str, item_index: int | None = None) -> dict[str, Any]:
+        """SendGrid's JSON answer (``{}`` for an empty one), a list wrapped as ``{"result": [...]}``."""
+        answer = super().decode(response, action, item_index)
+        return answer if isinstance(answer, dict) else {"result": answer}
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def send(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        missing_ok: bool = False,
-    ) -> httpx.Response | None:
-        """Send one request and return SendGrid's successful response (Mail Send answers 202 with no body).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            url: Below the API URL (``/v3/mail/send``), or a ``_metadata.next`` link.
-            action: What the request does, for the message: ``sending the email to ada@example.com``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-            missing_ok: Return ``None`` for a 404 instead of failing (a search that found nothing).
-
-        Raises:
-            NodeError: With SendGrid's status and errors and what to do; never the key.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: SendGrid could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """SendGrid's errors (``field: message; ...``), with when its rate limit resets."""
         status = response.status_code
-        if missing_ok and status == 404:
-            return None
         detail = _refusal(response)
         if status == 429:
             hint = _rate_hint(response)
         else:
             hint = HINTS.get(status, "SendGrid is failing: retry later." if status >= 500 else "See its message.")
-        text = f"{prefix}SendGrid refused {action} ({status}): {detail}"
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        missing_ok: bool = False,
-    ) -> dict[str, Any]:
-        """As :meth:`send`, returning the JSON answer (``{}`` for an empty body or a 404 that is ``missing_ok``)."""
-        response = self.send(
-            method, url, action, item_index=item_index, params=params, json=json, missing_ok=missing_ok
-        )
-        if response is None or not response.content:
-            return {}
-        try:
-            answer = response.json()
-        except ValueError as err:
-            raise NodeError(
-                f"{'' if item_index is None else f'item {item_index}: '}{action}: SendGrid answered "
-                f"{response.status_code} with something other than JSON",
-                description="Check the credential's API URL: it must be SendGrid's API (https://api.sendgrid.com).",
-                item_index=item_index,
-            ) from err
-        return answer if isinstance(answer, dict) else {"result": answer}
+        return self.error(f"SendGrid refused {action} ({status}): {detail}", hint, item_index)
 
     def paginate(
         self,
@@ -176,11 +108,10 @@ class SendgridClient:
                 break
             if not str(following).startswith(self._base + "/"):
                 # The key goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: SendGrid's next page is "
-                    f"outside the API URL ({following})",
-                    description="Check the credential's API URL: use the URL SendGrid's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: SendGrid's next page is outside the API URL ({following})",
+                    "Check the credential's API URL: use the URL SendGrid's own links start with.",
+                    item_index,
                 )
             url, query = str(following), None
         return entries if limit is None else entries[:limit]

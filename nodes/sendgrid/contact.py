@@ -204,9 +204,9 @@ def _run(client: SendgridClient, params: SendgridContactParameters, index: int) 
                 item_index=index,
                 json={"emails": emails},
                 # SendGrid answers 404 when none of the addresses is a contact: nothing found.
-                missing_ok=True,
+                tolerate=(404,),
             )
-            found = answer.get("result") or {}
+            found = (answer or {}).get("result") or {}
             return [found[email]["contact"] for email in emails if "contact" in (found.get(email) or {})]
         case "get_many":
             limit = None if params.return_all else params.limit

@@ -6,15 +6,15 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.sdk import Context, NodeError
 from nodes.stripe.credentials import STRIPE_API_URL, StripeApiCredential, StripeApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Stripe serves."""
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -117,31 +117,21 @@ def _describe(status: int, refusal: Mapping[str, str]) -> str:
     return label
 
 
-class StripeClient:
-    """An ``httpx`` client signed in with the credential's key; use it as a context manager."""
+class StripeClient(RestClient[StripeApiFields]):
+    """A client signed in with the credential's key; use it as a context manager."""
 
-    def __init__(self, fields: StripeApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.secret_key
-        self._http = httpx.Client(
+    service = "Stripe"
+    credential_type = StripeApiCredential
+    not_json_hint = f"Check the credential's API URL: it must be Stripe's API ({STRIPE_API_URL})."
+
+    def connect(self, fields: StripeApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.secret_key}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.secret_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> StripeClient:
-        """The client for the ``stripe_api`` credential selected on the running node."""
-        fields = StripeApiCredential.parse(ctx.credential(StripeApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # Stripe takes form bodies, not JSON
         self,
         method: str,
         url: str,
@@ -166,7 +156,6 @@ class StripeClient:
         Raises:
             NodeError: With Stripe's status, error type, code and message and what to do; never the key.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
         headers: dict[str, str] = {}
         content = None
         if body is not None:
@@ -175,47 +164,51 @@ class StripeClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            response = self._http.request(
-                method, url, params=form(params) if params else None, content=content, headers=headers
-            )
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            hint = "Check the credential's API URL and the network, then retry."
-            if idempotency_key:
-                hint += " Retrying is safe: Stripe answers the same idempotency key with the first result."
-            raise NodeError(
-                f"{prefix}{action} failed: Stripe could not be reached ({detail})",
-                description=hint,
+            response = self.exchange(
+                method,
+                url,
+                action,
                 item_index=item_index,
-            ) from err
-        if response.is_success:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Stripe answered {response.status_code} with something other than a JSON object",
-                    description=f"Check the credential's API URL: it must be Stripe's API ({STRIPE_API_URL}).",
-                    item_index=item_index,
-                )
-            return data
+                params=form(params) if params else None,
+                content=content,
+                headers=headers,
+            )
+        except NodeError as err:
+            if idempotency_key:
+                err.description += " Retrying is safe: Stripe answers the same idempotency key with the first result."
+            raise
+        if not response.is_success:
+            raise self.refusal(response, action, item_index)
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self.error(
+                f"{action}: Stripe answered {response.status_code} with something other than a JSON object",
+                self.not_json_hint,
+                item_index,
+            )
+        return data
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Stripe's status, error type, code, decline code and message; an idempotency clash has its own hint."""
         status = response.status_code
         refusal = _refusal(response)
         message = refusal.get("message", "")
         if refusal.get("param"):
             message = f"{message} (parameter {refusal['param']})".strip()
         if status == 429:
-            text = f"{prefix}Stripe is limiting requests and refused {action} ({_describe(status, refusal)})"
+            text = f"Stripe is limiting requests and refused {action} ({_describe(status, refusal)})"
         else:
-            text = f"{prefix}Stripe refused {action} ({_describe(status, refusal)})"
+            text = f"Stripe refused {action} ({_describe(status, refusal)})"
         if message:
             text += f": {message}"
         if refusal.get("type") == "idempotency_error":
             hint = IDEMPOTENCY_HINT
         else:
             hint = HINTS.get(status, "Stripe is failing: retry later." if status >= 500 else "See Stripe's message.")
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def list_all(
         self,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.telegram.credentials import TelegramApiCredential, TelegramApiFields
-
-DEFAULT_TIMEOUT_SECONDS = 60.0
-"""Uploads of large documents take a while; Telegram itself answers quickly."""
 
 
 def _hint(status: int, description: str, retry_after: Any) -> str:
@@ -51,32 +49,30 @@ def _hint(status: int, description: str, retry_after: Any) -> str:
     return "See Telegram's description of the error."
 
 
-class TelegramClient:
-    """An ``httpx`` client for one bot; use it as a context manager.
+def _envelope(response: httpx.Response) -> dict[str, Any] | None:
+    """The Bot API's ``{"ok", "result" | "error_code", "description", "parameters"}``, or ``None`` for anything else."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) and "ok" in answer else None
 
-    The token is part of every URL (``/bot<token>/<method>``), so every message
-    built here masks it.
+
+class TelegramClient(RestClient[TelegramApiFields]):
+    """A client for one bot; use it as a context manager.
+
+    The token is part of every URL (``/bot<token>/<method>``), so every message built here masks it.
+    The Bot API tells success by ``ok`` in its answer, so :meth:`call` replaces :meth:`request`.
     """
 
-    def __init__(self, fields: TelegramApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.bot_token
-        self._http = httpx.Client(base_url=f"{fields.api_url}/bot{fields.bot_token}/", timeout=seconds)
+    service = "Telegram"
+    credential_type = TelegramApiCredential
+    default_timeout = 60.0
+    """Uploads of large documents take a while; Telegram itself answers quickly."""
+    not_json_hint = "Check the credential's API URL: it must be the Telegram Bot API (https://api.telegram.org)."
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> TelegramClient:
-        """The client for the ``telegram_api`` credential selected on the running node."""
-        fields = TelegramApiCredential.parse(ctx.credential(TelegramApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _mask(self, text: str) -> str:
-        return text.replace(self._token, "***")
+    def connect(self, fields: TelegramApiFields) -> Connection:
+        return Connection(base_url=f"{fields.api_url}/bot{fields.bot_token}/", secrets=(fields.bot_token,))
 
     def call(
         self,
@@ -101,32 +97,30 @@ class TelegramClient:
         Raises:
             NodeError: With Telegram's error code and description and what to do; never the token.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            if files:
-                response = self._http.post(method, data=data, files=files)
-            else:
-                response = self._http.post(method, json=json or {})
-        except httpx.HTTPError as err:
-            raise NodeError(
-                self._mask(f"{prefix}{action} failed: Telegram could not be reached ({type(err).__name__}: {err})"),
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict) or "ok" not in answer:
-            raise NodeError(
-                f"{prefix}{action}: the Bot API answered {response.status_code} with something other than its JSON",
-                description="Check the credential's API URL: it must be the Telegram Bot API (https://api.telegram.org).",
-                item_index=item_index,
-            )
+        if files:
+            response = self.exchange("POST", method, action, item_index=item_index, data=data, files=files)
+        else:
+            response = self.exchange("POST", method, action, item_index=item_index, json=json or {})
+        answer = _envelope(response)
+        if answer is None:
+            raise self.not_json(response, action, item_index)
         if answer.get("ok") is True:
             return answer.get("result")
+        raise self.refusal(response, action, item_index)
+
+    def not_json(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        return self.error(
+            f"{action}: the Bot API answered {response.status_code} with something other than its JSON",
+            self.not_json_hint,
+            item_index,
+        )
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Telegram's ``error_code`` and ``description``; the hint goes by the description's wording."""
+        answer = _envelope(response) or {}
         status = int(answer.get("error_code") or response.status_code)
         description = str(answer.get("description") or f"HTTP {response.status_code}")
         retry_after = (answer.get("parameters") or {}).get("retry_after")
-        message = f"{prefix}Telegram refused {action} ({status}: {description})"
-        raise NodeError(self._mask(message), description=_hint(status, description, retry_after), item_index=item_index)
+        return self.error(
+            f"Telegram refused {action} ({status}: {description})", _hint(status, description, retry_after), item_index
+        )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.twilio.credentials import TwilioApiCredential, TwilioApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 API_VERSION = "2010-04-01"
 MAX_PAGE_SIZE = 1000
 """The largest page Twilio serves."""
@@ -54,42 +54,33 @@ def _refusal(response: httpx.Response) -> tuple[int | None, str, str]:
     )
 
 
-class TwilioClient:
-    """An ``httpx`` client signed in with the credential (HTTP basic auth); use it as a context manager."""
+class TwilioClient(RestClient[TwilioApiFields]):
+    """A client signed in with the credential (HTTP basic auth); use it as a context manager."""
 
-    def __init__(self, fields: TwilioApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
+    service = "Twilio"
+    credential_type = TwilioApiCredential
+    not_json_hint = "Check the credential's API URL: it must be Twilio's REST API (https://api.twilio.com)."
+
+    def connect(self, fields: TwilioApiFields) -> Connection:
         if fields.auth_type == "api_key":
-            user, self._secret = fields.api_key_sid, fields.api_key_secret
+            user, secret = fields.api_key_sid, fields.api_key_secret
         else:
-            user, self._secret = fields.account_sid, fields.auth_token
+            user, secret = fields.account_sid, fields.auth_token
         self._account = fields.account_sid
         self._base = fields.api_url
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.api_url,
-            auth=(user, self._secret),
             headers={"Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            auth=(user, secret),
+            secrets=(secret,),
         )
-
-    @classmethod
-    def for_node(cls, ctx: Context) -> TwilioClient:
-        """The client for the ``twilio_api`` credential selected on the running node."""
-        fields = TwilioApiCredential.parse(ctx.credential(TwilioApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def account_path(self, *resource: str) -> str:
         """``/2010-04-01/Accounts/<sid>[/<resource>...].json``, each part escaped."""
         parts = "".join("/" + quote(part, safe="") for part in resource)
         return f"/{API_VERSION}/Accounts/{self._account}{parts}.json"
 
-    def request(
+    def request(  # type: ignore[override]  # Twilio takes form bodies, not JSON
         self,
         method: str,
         path: str,
@@ -99,7 +90,7 @@ class TwilioClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Send one request and return Twilio's JSON answer (``{}`` for a 204).
+        """Send one request and return Twilio's JSON answer (``{}`` for a 204, a list wrapped as ``{"result"}``).
 
         Args:
             method: ``GET``, ``POST`` or ``DELETE``.
@@ -112,38 +103,22 @@ class TwilioClient:
         Raises:
             NodeError: With Twilio's status, error code, message and what to do; never the secret.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, data=data)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._secret, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Twilio could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                answer = response.json()
-            except ValueError as err:
-                raise NodeError(
-                    f"{prefix}{action}: Twilio answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: it must be Twilio's REST API (https://api.twilio.com).",
-                    item_index=item_index,
-                ) from err
-            return answer if isinstance(answer, dict) else {"result": answer}
+        response = self.send(method, path, action, item_index=item_index, params=params, data=data)
+        answer = self.decode(response, action, item_index)
+        return answer if isinstance(answer, dict) else {"result": answer}
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Twilio's status, error code and message; the code's hint first, and its ``more_info`` page."""
         status = response.status_code
         code, message, more_info = _refusal(response)
         label = f"{status}, error {code}" if code is not None else str(status)
-        text = f"{prefix}Twilio refused {action} ({label}): {message}"
+        text = f"Twilio refused {action} ({label}): {message}"
         hint = CODE_HINTS.get(code or 0) or HINTS.get(
             status, "Twilio is failing: retry later." if status >= 500 else "See Twilio's message."
         )
         if more_info:
             hint = f"{hint} Details: {more_info}"
-        raise NodeError(text.replace(self._secret, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,
@@ -175,11 +150,10 @@ class TwilioClient:
             relative = following.startswith("/") and not following.startswith("//")
             if not relative and not following.startswith(self._base + "/"):
                 # The credential goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Twilio's next page is "
-                    f"outside the API URL ({following})",
-                    description="Check the credential's API URL: use https://api.twilio.com.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Twilio's next page is outside the API URL ({following})",
+                    "Check the credential's API URL: use https://api.twilio.com.",
+                    item_index,
                 )
             # The next page's URI carries the filters and the page token itself.
             url, query = following, None

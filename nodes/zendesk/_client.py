@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.zendesk.credentials import ZendeskApiCredential, ZendeskApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Zendesk's cursor pagination serves for tickets."""
 HINTS = {
@@ -56,96 +56,54 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(error or ""), description
 
 
-class ZendeskClient:
-    """An ``httpx`` client signed in with the agent's email and API token; use it as a context manager."""
+class ZendeskClient(RestClient[ZendeskApiFields]):
+    """A client signed in with the agent's email and API token; use it as a context manager."""
 
-    def __init__(self, fields: ZendeskApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.api_token
+    service = "Zendesk"
+    credential_type = ZendeskApiCredential
+    unreachable_hint = "Check the credential's subdomain and the network, then retry."
+    not_json_hint = "Check the credential's subdomain: acme for acme.zendesk.com."
+
+    def connect(self, fields: ZendeskApiFields) -> Connection:
         self._api = f"{fields.base_url}/api/v2"
-        self._http = httpx.Client(
+        return Connection(
             base_url=self._api,
+            headers={"Accept": "application/json"},
             # Zendesk's API token scheme: basic auth as "<email>/token" with the token as password.
             auth=(f"{fields.email}/token", fields.api_token),
-            headers={"Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> ZendeskClient:
-        """The client for the ``zendesk_api`` credential selected on the running node."""
-        fields = ZendeskApiCredential.parse(ctx.credential(ZendeskApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Zendesk's JSON answer (``{}`` for an empty one, such as a delete's 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            url: Below ``/api/v2`` (``/tickets/7.json``), or an absolute URL Zendesk gave (a next page).
-            action: What the request does, for the message: ``updating ticket 7``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Zendesk's status, error and description and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
+    def decode(self, response: httpx.Response, action: str, item_index: int | None = None) -> dict[str, Any]:
+        """Zendesk's JSON object (``{}`` for an empty answer, such as a delete's 204); anything else is not Zendesk."""
+        if not response.content:
+            return {}
         try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Zendesk could not be reached ({detail})",
-                description="Check the credential's subdomain and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Zendesk answered {response.status_code} with something other than JSON",
-                    description="Check the credential's subdomain: acme for acme.zendesk.com.",
-                    item_index=item_index,
-                )
-            return data
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self.not_json(response, action, item_index)
+        return data
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Zendesk's error and description, with how long to wait when it limits the rate."""
         status = response.status_code
         error, description = _refusal(response)
         label = f"{status} {error}".strip()
         if status == 429:
             wait = response.headers.get("retry-after", "")
-            text = f"{prefix}Zendesk is limiting requests and refused {action} ({label})"
+            text = f"Zendesk is limiting requests and refused {action} ({label})"
             hint = (
                 f"Wait {wait + ' seconds' if wait.isdigit() else 'a minute'} and retry the node, or slow the "
                 "workflow down (Loop Over Items with a Wait): Zendesk allows a set number of requests per minute."
             )
         else:
-            text = f"{prefix}Zendesk refused {action} ({label})"
+            text = f"Zendesk refused {action} ({label})"
             hint = HINTS.get(status, "Zendesk is failing: retry later." if status >= 500 else "See Zendesk's message.")
         if description:
             text += f": {description}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,
@@ -178,11 +136,10 @@ class ZendeskClient:
                 break
             if not str(following).startswith(self._api + "/"):
                 # The token goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Zendesk's next page is "
-                    f"outside the account's address ({following})",
-                    description="Check the credential's subdomain: use the address Zendesk's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Zendesk's next page is outside the account's address ({following})",
+                    "Check the credential's subdomain: use the address Zendesk's own links start with.",
+                    item_index,
                 )
             url, query = str(following), None
         return entries if limit is None else entries[:limit]

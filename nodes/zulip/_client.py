@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.zulip.credentials import ZulipApiCredential, ZulipApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 CODE_HINTS = {
     "INVALID_API_KEY": "Check the credential's email and API key: copy them again from Personal settings → Bots.",
     "UNAUTHORIZED": "Check the credential's email and API key: copy them again from Personal settings → Bots.",
@@ -54,32 +54,23 @@ def _hint(status: int, code: str, message: str, wait: Any) -> str:
     return "Change what Zulip named above, then retry."
 
 
-class ZulipClient:
-    """An ``httpx`` client signed in with the credential's email and API key (basic auth); a context manager."""
+class ZulipClient(RestClient[ZulipApiFields]):
+    """A client signed in with the credential's email and API key (basic auth); a context manager."""
 
-    def __init__(self, fields: ZulipApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
-        self._http = httpx.Client(
+    service = "Zulip"
+    credential_type = ZulipApiCredential
+    unreachable_hint = "Check the credential's server URL and the network, then retry."
+    not_json_hint = "Check the credential's server URL: the address people open Zulip at, without /api/v1."
+
+    def connect(self, fields: ZulipApiFields) -> Connection:
+        return Connection(
             base_url=f"{fields.server_url}/api/v1",
-            auth=(fields.email, fields.api_key),
             headers={"Accept": "application/json", "User-Agent": "hitl-studio"},
-            timeout=seconds,
+            auth=(fields.email, fields.api_key),
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> ZulipClient:
-        """The client for the ``zulip_api`` credential selected on the running node."""
-        fields = ZulipApiCredential.parse(ctx.credential(ZulipApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # Zulip takes form bodies, not JSON
         self,
         method: str,
         path: str,
@@ -102,32 +93,24 @@ class ZulipClient:
         Raises:
             NodeError: With Zulip's status, code and message and what to do; never the key.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, data=data)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Zulip could not be reached ({detail})",
-                description="Check the credential's server URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
+        response = self.send(method, path, action, item_index=item_index, params=params, data=data)
         try:
             answer = response.json()
         except ValueError:
             answer = None
-        if response.is_success and isinstance(answer, dict) and answer.get("result") == "success":
-            return answer
-        if response.is_success:
-            raise NodeError(
-                f"{prefix}{action}: the server answered {response.status_code} with something other than Zulip's JSON",
-                description="Check the credential's server URL: the address people open Zulip at, without /api/v1.",
-                item_index=item_index,
+        if not isinstance(answer, dict) or answer.get("result") != "success":
+            raise self.error(
+                f"{action}: the server answered {response.status_code} with something other than Zulip's JSON",
+                self.not_json_hint,
+                item_index,
             )
+        return answer
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Zulip's ``code`` and ``msg``; the hint goes by the code, the message and the rate limit's wait."""
         status = response.status_code
         code, message, wait = _refusal(response)
         label = f"{status} {code}" if code else str(status)
-        text = f"{prefix}Zulip refused {action} ({label}): {message}"
-        raise NodeError(
-            text.replace(self._key, "***"), description=_hint(status, code, message, wait), item_index=item_index
+        return self.error(
+            f"Zulip refused {action} ({label}): {message}", _hint(status, code, message, wait), item_index
         )
