@@ -1,0 +1,1 @@
+"""Opsgenie nodes: alerts through the Opsgenie Alert API v2 (``httpx``)."""

@@ -1,0 +1,1 @@
+"""PagerDuty nodes: incidents through the REST API v2 and alerts through the Events API v2 (``httpx``)."""
