@@ -1,0 +1,1 @@
+"""Freshdesk nodes: support tickets through the Freshdesk API v2 (``httpx``)."""

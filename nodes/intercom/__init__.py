@@ -1,0 +1,1 @@
+"""Intercom nodes: contacts (users and leads) through the Intercom REST API (``httpx``)."""

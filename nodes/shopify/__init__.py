@@ -1,0 +1,1 @@
+"""Shopify nodes: orders and products through the Shopify Admin REST API (``httpx``)."""
