@@ -103,10 +103,19 @@ function createStatusStore() {
 }
 
 function useCardStatus(id) {
+  return useCardStatusPart(id, (status) => status);
+}
+
+// One part of a card's status, such as an edge's item count: a component
+// reading a part renders again only when that part changes, not on every
+// tick of its card (`pick` must return a plain value for that to hold).
+function useCardStatusPart(id, pick) {
   const store = useContext(StatusContext);
   const subscribe = useCallback((listener) => store.subscribe(id, listener), [store, id]);
-  return useSyncExternalStore(subscribe, () => store.get(id));
+  return useSyncExternalStore(subscribe, () => pick(store.get(id)));
 }
+
+const pickMessage = (status) => (status && status.message ? status.message : "");
 
 // A smooth-step edge that shows how many items went along it in the last run.
 // The count comes from the status store (the source card's entry), not from
@@ -116,10 +125,9 @@ function useCardStatus(id) {
 // forced layout per edge) that is always there and only shown or hidden: see
 // CardFrame for why status ticks insert no elements.
 function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, style, markerEnd }) {
-  const status = useCardStatus(source);
-  const [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   const output = Number(String(sourceHandleId || "out-0").slice(4));
-  const count = status && status.items ? status.items[output] : undefined;
+  const count = useCardStatusPart(source, (status) => (status && status.items ? status.items[output] : undefined));
+  const [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
   const known = count !== undefined && count !== null;
   const stroke = known ? { ...style, stroke: count > 0 ? "var(--green-9)" : "var(--gray-8)", strokeWidth: 2 } : style;
   return (
@@ -131,7 +139,7 @@ function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, ta
           data-testid={`edge-count-${id}`}
           style={{
             position: "absolute",
-            display: known ? "block" : "none",
+            visibility: known ? "visible" : "hidden",
             transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)`,
             fontSize: 11,
             padding: "0 4px",
@@ -151,7 +159,10 @@ function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, ta
 // A card's outline and badge follow its run status. The contents (handles,
 // icon, labels) are built by WorkflowNode and come in as children, so when a
 // status changes React re-renders this frame and reuses the children as they
-// were. The badge and the error line are always in the page, shown or hidden,
+// were. The badge (like an edge's label) is positioned out of the flow and
+// only made visible or hidden: showing 300 of them with `display` would lay
+// each one out in the frame that paints a run's statuses. The badge and the
+// error line are always in the page, shown or hidden,
 // and never empty (an empty element gains a text node when filled): Radix
 // Themes' stylesheet has a :root:has(...) rule, so inserting a node anywhere
 // makes the browser restyle the whole document (7,800 elements with 300
@@ -188,7 +199,7 @@ function CardFrame({ id, data, selected, height, children }) {
       <div
         data-testid={`node-status-${data.name}`}
         style={{
-          display: status ? "block" : "none",
+          visibility: status ? "visible" : "hidden",
           position: "absolute",
           top: -10,
           right: 8,
@@ -206,8 +217,7 @@ function CardFrame({ id, data, selected, height, children }) {
 }
 
 function CardMessage({ id }) {
-  const status = useCardStatus(id);
-  const message = status && status.message ? status.message : "";
+  const message = useCardStatusPart(id, pickMessage);
   return (
     <div
       style={{
