@@ -1,0 +1,1 @@
+"""Git nodes: work with local repositories under the files folder, and their remotes."""

@@ -1,0 +1,1 @@
+"""MQTT nodes: publish messages to a broker's topics."""

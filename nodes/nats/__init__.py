@@ -1,0 +1,1 @@
+"""NATS nodes: publish messages, make requests and publish to JetStream."""
