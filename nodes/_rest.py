@@ -87,9 +87,14 @@ class RestClient(Generic[FieldsT]):
     """What to do when the service cannot be reached (name the credential field holding its address)."""
     not_json_hint: ClassVar[str] = "Check the credential's API URL: it must be the service's API."
     """What to do when a success is not JSON: the address almost certainly leads somewhere else."""
+    json_object: ClassVar[bool] = False
+    """Whether every JSON answer must be an object: a list or a string is then :meth:`not_json` too."""
+    empty_is_json: ClassVar[bool] = True
+    """Whether an empty success (a 204) reads as ``{}``; ``False`` for a service that always answers JSON."""
 
     def __init__(self, fields: FieldsT, timeout: float | None = None) -> None:
         connection = self.connect(fields)
+        self._remaining = timeout
         self._secrets = tuple(secret for secret in connection.secrets if secret)
         self._http = httpx.Client(
             base_url=connection.base_url,
@@ -145,18 +150,28 @@ class RestClient(Generic[FieldsT]):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request and return the answer whatever its status; only a network failure raises.
 
         For services whose refusals are not told by the status alone (a JSON envelope with ``ok``);
-        the others use :meth:`send` or :meth:`request`.
+        the others use :meth:`send` or :meth:`request`. ``timeout`` replaces :attr:`default_timeout`
+        as this request's ceiling (longer for an upload); the node's time left still shortens it.
 
         Raises:
             NodeError: ``<action> failed: <service> could not be reached (<error>)`` with :attr:`unreachable_hint`.
         """
         try:
             return self._http.request(
-                method, url, params=params, json=json, content=content, data=data, files=files, headers=headers
+                method,
+                url,
+                params=params,
+                json=json,
+                content=content,
+                data=data,
+                files=files,
+                headers=headers,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else clamp_timeout(self._remaining, timeout),
             )
         except httpx.HTTPError as err:
             raise self.unreachable(err, action, item_index) from err
@@ -182,6 +197,7 @@ class RestClient(Generic[FieldsT]):
         data: Mapping[str, Any] | None = None,
         files: Any = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """As :meth:`exchange`, but a non-2xx answer raises the NodeError :meth:`refusal` builds.
 
@@ -199,6 +215,7 @@ class RestClient(Generic[FieldsT]):
             data=data,
             files=files,
             headers=headers,
+            timeout=timeout,
         )
         if not response.is_success:
             raise self.refusal(response, action, item_index)
@@ -215,17 +232,20 @@ class RestClient(Generic[FieldsT]):
         return self.error(f"{self.service} refused {action} ({status}): {response.reason_phrase}", hint, item_index)
 
     def decode(self, response: httpx.Response, action: str, item_index: int | None = None) -> Any:
-        """The JSON of a successful answer, ``{}`` for an empty one (a 204).
+        """The JSON of a successful answer, ``{}`` for an empty one (a 204) unless :attr:`empty_is_json` is off.
 
         Raises:
-            NodeError: The body is not JSON, with :attr:`not_json_hint`.
+            NodeError: The body is not JSON (or not an object, with :attr:`json_object`), with :attr:`not_json_hint`.
         """
-        if not response.content:
+        if not response.content and self.empty_is_json:
             return {}
         try:
-            return response.json()
+            data = response.json()
         except ValueError as err:
             raise self.not_json(response, action, item_index) from err
+        if self.json_object and not isinstance(data, dict):
+            raise self.not_json(response, action, item_index)
+        return data
 
     def not_json(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
         """The NodeError for a success that is not JSON (or not the JSON the service answers with)."""

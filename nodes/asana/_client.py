@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.asana.credentials import AsanaApiCredential, AsanaApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Asana serves."""
 HINTS = {
@@ -21,10 +21,6 @@ HINTS = {
     403: "The token's user may not do this: add them to the project or workspace, or ask its admin.",
     404: "Check the ids (task, project, section, workspace): they do not exist, or the token's user cannot see them.",
 }
-
-
-def _prefix(item_index: int | None) -> str:
-    return f"item {item_index}: " if item_index is not None else ""
 
 
 def _refusal(response: httpx.Response) -> str:
@@ -41,75 +37,44 @@ def _refusal(response: httpx.Response) -> str:
     )
 
 
-class AsanaClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class AsanaClient(RestClient[AsanaApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: AsanaApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    service = "Asana"
+    credential_type = AsanaApiCredential
+    not_json_hint = "Check the credential's API URL: Asana's is https://app.asana.com/api/1.0."
+    json_object = True
+    empty_is_json = False
+
+    def connect(self, fields: AsanaApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> AsanaClient:
-        """The client for the ``asana_api`` credential selected on the running node."""
-        fields = AsanaApiCredential.parse(ctx.credential(AsanaApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self, method: str, path: str, action: str, item_index: int | None, params: Any, json: Any
-    ) -> dict[str, Any]:
-        prefix = _prefix(item_index)
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Asana could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = None
-            if not isinstance(answer, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Asana answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: Asana's is https://app.asana.com/api/1.0.",
-                    item_index=item_index,
-                )
-            return answer
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Asana's messages; a 401 and a 429 have their own wording."""
         status = response.status_code
         detail = _refusal(response)
         if status == 401:
-            text = f"{prefix}Asana did not accept the credential's token while {action} (401)"
+            text = f"Asana did not accept the credential's token while {action} (401)"
             hint = HINTS[401]
         elif status == 429:
-            text = f"{prefix}Asana's rate limit stopped {action} (429)"
+            text = f"Asana's rate limit stopped {action} (429)"
             wait = response.headers.get("retry-after", "")
             hint = (
                 f"Wait {wait + ' seconds' if wait.isdigit() else 'a minute'} and retry the node, or slow the workflow "
                 "down (Loop Over Items with a Wait)."
             )
         else:
-            text = f"{prefix}Asana refused {action} ({status})"
+            text = f"Asana refused {action} ({status})"
             hint = HINTS.get(status, "Asana is failing: retry later." if status >= 500 else "See Asana's message.")
         if detail:
             text += f": {detail}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
-    def request(
+    def request(  # type: ignore[override]  # the body goes inside Asana's {"data": ...} envelope
         self,
         method: str,
         path: str,
@@ -133,7 +98,7 @@ class AsanaClient:
             NodeError: With Asana's status and messages and what to do; never the token.
         """
         body = None if data is None else {"data": dict(data)}
-        found = self._send(method, path, action, item_index, params, body).get("data")
+        found = super().request(method, path, action, item_index=item_index, params=params, json=body).get("data")
         return found if isinstance(found, dict) else {}
 
     def paginate(
@@ -157,7 +122,7 @@ class AsanaClient:
             query = {**(params or {}), "limit": size}
             if offset:
                 query["offset"] = offset
-            page = self._send("GET", path, action, item_index, query, None)
+            page = super().request("GET", path, action, item_index=item_index, params=query)
             found = [entry for entry in page.get("data") or [] if isinstance(entry, dict)]
             entries.extend(found)
             offset = (page.get("next_page") or {}).get("offset")

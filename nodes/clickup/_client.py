@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.clickup.credentials import ClickupApiCredential, ClickupApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """How many tasks ClickUp serves a page; it takes no page size."""
 Query = Sequence[tuple[str, Any]]
@@ -28,10 +28,6 @@ HINTS = {
 TOKEN_HINT = (
     "The API token is wrong or was regenerated: copy it again from Settings → Apps and paste it into the credential."
 )
-
-
-def _prefix(item_index: int | None) -> str:
-    return f"item {item_index}: " if item_index is not None else ""
 
 
 def _refusal(response: httpx.Response) -> tuple[str, str]:
@@ -56,32 +52,23 @@ def _reset_hint(response: httpx.Response) -> str:
     )
 
 
-class ClickupClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class ClickupClient(RestClient[ClickupApiFields]):
+    """A client signed in with the credential's token; use it as a context manager."""
 
-    def __init__(self, fields: ClickupApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    service = "ClickUp"
+    credential_type = ClickupApiCredential
+    not_json_hint = "Check the credential's API URL: ClickUp's is https://api.clickup.com/api/v2."
+    json_object = True
+
+    def connect(self, fields: ClickupApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             # A personal token goes in the header as it is; only OAuth access tokens take "Bearer".
             headers={"Authorization": fields.token, "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> ClickupClient:
-        """The client for the ``clickup_api`` credential selected on the running node."""
-        fields = ClickupApiCredential.parse(ctx.credential(ClickupApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # query parameters as pairs
         self,
         method: str,
         path: str,
@@ -104,45 +91,26 @@ class ClickupClient:
         Raises:
             NodeError: With ClickUp's status, ``err`` and ``ECODE`` and what to do; never the token.
         """
-        prefix = _prefix(item_index)
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: ClickUp could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: ClickUp answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: ClickUp's is https://api.clickup.com/api/v2.",
-                    item_index=item_index,
-                )
-            return data
+        response = self.send(method, path, action, item_index=item_index, params=params, json=json)
+        return self.decode(response, action, item_index)
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """ClickUp's ``err`` and ``ECODE``; a refused token and a 429 have their own wording."""
         status = response.status_code
         message, code = _refusal(response)
         label = f"{status} {code}".strip()
         if status == 401 and (code in TOKEN_CODES or not code):
-            text = f"{prefix}ClickUp did not accept the credential's token while {action} ({label})"
+            text = f"ClickUp did not accept the credential's token while {action} ({label})"
             hint = TOKEN_HINT
         elif status == 429:
-            text = f"{prefix}ClickUp's rate limit stopped {action} ({label})"
+            text = f"ClickUp's rate limit stopped {action} ({label})"
             hint = _reset_hint(response)
         else:
-            text = f"{prefix}ClickUp refused {action} ({label})"
+            text = f"ClickUp refused {action} ({label})"
             hint = HINTS.get(status, "ClickUp is failing: retry later." if status >= 500 else "See ClickUp's message.")
         if message:
             text += f": {message}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,

@@ -9,14 +9,14 @@ saying what to do.
 from __future__ import annotations
 
 import json
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.dropbox.credentials import DropboxApiCredential, DropboxApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 TRANSFER_TIMEOUT_SECONDS = 300.0
 """Uploads and downloads of large files take longer than an RPC call."""
 AUTH_HINTS = {
@@ -74,56 +74,29 @@ def _api_arg(arg: Any) -> str:
     return json.dumps(arg, ensure_ascii=True)
 
 
-class DropboxClient:
-    """An ``httpx`` client signed in with the credential's token; use it as a context manager."""
+class DropboxClient(RestClient[DropboxApiFields]):
+    """A client signed in with the credential's token; use it as a context manager.
 
-    def __init__(self, fields: DropboxApiFields, timeout: float | None = None) -> None:
-        self._token = fields.access_token
+    Every call is a POST to a full URL on the API host (RPC) or the content host (uploads, downloads).
+    """
+
+    service = "Dropbox"
+    credential_type = DropboxApiCredential
+    unreachable_hint = "Check the credential's API and content URLs and the network, then retry."
+    not_json_hint = "Check the credential's API URL: it must be Dropbox's API host."
+    empty_is_json = False
+
+    def connect(self, fields: DropboxApiFields) -> Connection:
         self._api = fields.api_url
         self._content = fields.content_url
-        self._remaining = timeout
-        self._http = httpx.Client(headers={"Authorization": f"Bearer {fields.access_token}"})
+        return Connection(
+            base_url="",
+            headers={"Authorization": f"Bearer {fields.access_token}"},
+            secrets=(fields.access_token,),
+        )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> DropboxClient:
-        """The client for the ``dropbox_api`` credential selected on the running node."""
-        fields = DropboxApiCredential.parse(ctx.credential(DropboxApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _timeout(self, ceiling: float) -> float:
-        return ceiling if self._remaining is None else max(1.0, min(self._remaining, ceiling))
-
-    def _send(
-        self,
-        url: str,
-        action: str,
-        item_index: int | None,
-        *,
-        ceiling: float = DEFAULT_TIMEOUT_SECONDS,
-        **options: Any,
-    ) -> httpx.Response:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.post(url, timeout=self._timeout(ceiling), **options)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Dropbox could not be reached ({detail})",
-                description="Check the credential's API and content URLs and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
-        raise self._refusal(response, action, item_index)
-
-    def _refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
-        prefix = f"item {item_index}: " if item_index is not None else ""
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Dropbox's error summary and tag: a refused token, a rate limit, or what a 409 names."""
         status = response.status_code
         try:
             data = response.json()
@@ -137,11 +110,7 @@ class DropboxClient:
                 if status >= 500
                 else "Check the paths and values sent; Dropbox names what it could not read."
             )
-            return NodeError(
-                f"{prefix}Dropbox refused {action} ({status}): {text}".replace(self._token, "***"),
-                description=hint,
-                item_index=item_index,
-            )
+            return self.error(f"Dropbox refused {action} ({status}): {text}", hint, item_index)
         summary = str(data.get("error_summary") or "").strip()
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
         tags = _tags(summary)
@@ -153,32 +122,23 @@ class DropboxClient:
                 hint = f"The app lacks {scope} permission: {SCOPE_STEPS}"
             else:
                 hint = AUTH_HINTS.get(tag, AUTH_HINTS["invalid_access_token"])
-            text = f"{prefix}Dropbox did not accept the access token while {action} ({label})"
+            text = f"Dropbox did not accept the access token while {action} ({label})"
         elif status == 429:
             wait = error.get("retry_after") or response.headers.get("retry-after")
             after = f"wait {wait} seconds" if wait else "wait a while"
-            text = f"{prefix}Dropbox is limiting requests and refused {action} ({label})"
+            text = f"Dropbox is limiting requests and refused {action} ({label})"
             hint = f"{after.capitalize()} and retry, or slow the workflow down (Loop Over Items with a Wait)."
         elif status == 409:
             known = next((CONFLICT_HINTS[part] for part in reversed(tags) if part in CONFLICT_HINTS), None)
             reason, hint = known or ("see Dropbox's error", "Change what Dropbox's error names, then retry.")
-            text = f"{prefix}Dropbox refused {action} ({label}): {reason}"
+            text = f"Dropbox refused {action} ({label}): {reason}"
         else:
-            text = f"{prefix}Dropbox refused {action} ({label})"
+            text = f"Dropbox refused {action} ({label})"
             hint = "Dropbox is failing: retry later." if status >= 500 else "See Dropbox's error."
-        return NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
-    @staticmethod
-    def _json(response: httpx.Response, action: str, item_index: int | None) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError as err:
-            prefix = f"item {item_index}: " if item_index is not None else ""
-            raise NodeError(
-                f"{prefix}{action}: Dropbox answered {response.status_code} with something other than JSON",
-                description="Check the credential's API URL: it must be Dropbox's API host.",
-                item_index=item_index,
-            ) from err
+    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> dict[str, Any]:
+        data = self.decode(response, action, item_index)
         return data if isinstance(data, dict) else {"result": data}
 
     def rpc(self, endpoint: str, args: Any, action: str, *, item_index: int | None = None) -> dict[str, Any]:
@@ -195,7 +155,7 @@ class DropboxClient:
         """
         url = f"{self._api}/2/{endpoint}"
         options: dict[str, Any] = {} if args is None else {"json": args}
-        return self._json(self._send(url, action, item_index, **options), action, item_index)
+        return self._json(self.send("POST", url, action, item_index=item_index, **options), action, item_index)
 
     def upload(
         self, endpoint: str, arg: Any, data: bytes, action: str, *, item_index: int | None = None
@@ -206,13 +166,14 @@ class DropboxClient:
             NodeError: As :meth:`rpc`.
         """
         headers = {"Dropbox-API-Arg": _api_arg(arg), "Content-Type": "application/octet-stream"}
-        response = self._send(
+        response = self.send(
+            "POST",
             f"{self._content}/2/{endpoint}",
             action,
-            item_index,
-            ceiling=TRANSFER_TIMEOUT_SECONDS,
+            item_index=item_index,
             content=data,
             headers=headers,
+            timeout=TRANSFER_TIMEOUT_SECONDS,
         )
         return self._json(response, action, item_index)
 
@@ -225,20 +186,20 @@ class DropboxClient:
         Raises:
             NodeError: As :meth:`rpc`, or when the result header is missing.
         """
-        response = self._send(
+        response = self.send(
+            "POST",
             f"{self._content}/2/{endpoint}",
             action,
-            item_index,
-            ceiling=TRANSFER_TIMEOUT_SECONDS,
+            item_index=item_index,
             headers={"Dropbox-API-Arg": _api_arg(arg)},
+            timeout=TRANSFER_TIMEOUT_SECONDS,
         )
         try:
             metadata = json.loads(response.headers.get("dropbox-api-result", ""))
         except ValueError as err:
-            prefix = f"item {item_index}: " if item_index is not None else ""
-            raise NodeError(
-                f"{prefix}{action}: Dropbox sent the file without its Dropbox-API-Result header",
-                description="Check the credential's content URL: it must be Dropbox's content host.",
-                item_index=item_index,
+            raise self.error(
+                f"{action}: Dropbox sent the file without its Dropbox-API-Result header",
+                "Check the credential's content URL: it must be Dropbox's content host.",
+                item_index,
             ) from err
         return response.content, metadata if isinstance(metadata, dict) else {}

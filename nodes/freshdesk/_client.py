@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.freshdesk.credentials import FreshdeskApiCredential, FreshdeskApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Freshdesk serves."""
 HINTS = {
@@ -48,86 +48,44 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(data.get("code") or ""), str(data.get("message") or data.get("description") or "").strip()
 
 
-class FreshdeskClient:
-    """An ``httpx`` client signed in with the agent's API key; use it as a context manager."""
+class FreshdeskClient(RestClient[FreshdeskApiFields]):
+    """A client signed in with the agent's API key; use it as a context manager."""
 
-    def __init__(self, fields: FreshdeskApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
+    service = "Freshdesk"
+    credential_type = FreshdeskApiCredential
+    unreachable_hint = "Check the credential's domain and the network, then retry."
+    not_json_hint = "Check the credential's domain: acme for acme.freshdesk.com."
+
+    def connect(self, fields: FreshdeskApiFields) -> Connection:
         self._api = f"{fields.base_url}/api/v2"
-        self._http = httpx.Client(
+        return Connection(
             base_url=self._api,
+            headers={"Accept": "application/json"},
             # Freshdesk takes the API key as the user name of HTTP basic auth, with any password ("X").
             auth=(fields.api_key, "X"),
-            headers={"Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> FreshdeskClient:
-        """The client for the ``freshdesk_api`` credential selected on the running node."""
-        fields = FreshdeskApiCredential.parse(ctx.credential(FreshdeskApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        item_index: int | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Freshdesk could not be reached ({detail})",
-                description="Check the credential's domain and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Freshdesk's code and messages, with how long to wait when it limits the rate."""
         status = response.status_code
         code, message = _refusal(response)
         label = f"{status} {code}".strip()
         if status == 429:
             wait = response.headers.get("retry-after", "")
-            text = f"{prefix}Freshdesk is limiting requests and refused {action} ({label})"
+            text = f"Freshdesk is limiting requests and refused {action} ({label})"
             hint = (
                 f"Wait {wait + ' seconds' if wait.isdigit() else 'a minute'} and retry the node, or slow the workflow "
                 "down (Loop Over Items with a Wait): Freshdesk allows a set number of requests per minute by plan."
             )
         else:
-            text = f"{prefix}Freshdesk refused {action} ({label})"
+            text = f"Freshdesk refused {action} ({label})"
             hint = HINTS.get(status, "Freshdesk is failing: retry later." if status >= 500 else "See its message.")
         if message:
             text += f": {message}"
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
-    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> Any:
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError as err:
-            raise NodeError(
-                f"{'' if item_index is None else f'item {item_index}: '}{action}: Freshdesk answered "
-                f"{response.status_code} with something other than JSON",
-                description="Check the credential's domain: acme for acme.freshdesk.com.",
-                item_index=item_index,
-            ) from err
-
-    def request(
+    def request(  # type: ignore[override]  # always an object: a list comes under "list"
         self,
         method: str,
         path: str,
@@ -150,7 +108,7 @@ class FreshdeskClient:
         Raises:
             NodeError: With Freshdesk's status, code and messages and what to do; never the key.
         """
-        data = self._json(self._send(method, path, action, item_index, params=params, json=json), action, item_index)
+        data = super().request(method, path, action, item_index=item_index, params=params, json=json)
         return data if isinstance(data, dict) else {"list": data}
 
     def paginate(
@@ -172,8 +130,8 @@ class FreshdeskClient:
         url = path
         entries: list[dict[str, Any]] = []
         while True:
-            response = self._send("GET", url, action, item_index, params=query)
-            page = self._json(response, action, item_index)
+            response = self.send("GET", url, action, item_index=item_index, params=query)
+            page = self.decode(response, action, item_index)
             found = [entry for entry in page if isinstance(entry, dict)] if isinstance(page, list) else []
             entries.extend(found)
             following = response.links.get("next", {}).get("url")
@@ -181,11 +139,10 @@ class FreshdeskClient:
                 break
             if not following.startswith(self._api + "/"):
                 # The key goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Freshdesk's next page is "
-                    f"outside the helpdesk's address ({following})",
-                    description="Check the credential's domain: use the address Freshdesk's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Freshdesk's next page is outside the helpdesk's address ({following})",
+                    "Check the credential's domain: use the address Freshdesk's own links start with.",
+                    item_index,
                 )
             url, query = following, None
         return entries if limit is None else entries[:limit]

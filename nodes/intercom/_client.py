@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.intercom.credentials import IntercomApiCredential, IntercomApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 150
 """The largest page Intercom's search serves."""
 HINTS = {
@@ -50,91 +50,46 @@ def _reset_hint(response: httpx.Response) -> str:
     )
 
 
-class IntercomClient:
-    """An ``httpx`` client signed in with the access token, on a pinned API version; use it as a context manager."""
+class IntercomClient(RestClient[IntercomApiFields]):
+    """A client signed in with the access token, on a pinned API version; use it as a context manager.
 
-    def __init__(self, fields: IntercomApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.access_token
-        self._http = httpx.Client(
+    :meth:`request` returns Intercom's JSON object; its errors carry Intercom's status, error code and messages,
+    never the token.
+    """
+
+    service = "Intercom"
+    credential_type = IntercomApiCredential
+    not_json_hint = "Check the credential's API URL: https://api.intercom.io or its region's."
+    json_object = True
+    empty_is_json = False
+
+    def connect(self, fields: IntercomApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={
                 "Authorization": f"Bearer {fields.access_token}",
                 "Accept": "application/json",
                 "Intercom-Version": fields.api_version,
             },
-            timeout=seconds,
+            secrets=(fields.access_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> IntercomClient:
-        """The client for the ``intercom_api`` credential selected on the running node."""
-        fields = IntercomApiCredential.parse(ctx.credential(IntercomApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Intercom's JSON answer.
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            path: Below the API URL, e.g. ``/contacts/<id>``.
-            action: What the request does, for the message: ``updating contact 6329bd9f``.
-            item_index: The input item the request is for, named in the error.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Intercom's status, error code and messages and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Intercom could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Intercom answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: https://api.intercom.io or its region's.",
-                    item_index=item_index,
-                )
-            return data
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Intercom's first error code and every message, with when the limit resets for a 429."""
         status = response.status_code
         code, message = _refusal(response)
         label = f"{status} {code}".strip()
         if status == 429:
-            text = f"{prefix}Intercom's rate limit stopped {action} ({label})"
+            text = f"Intercom's rate limit stopped {action} ({label})"
             hint = _reset_hint(response)
         else:
-            text = f"{prefix}Intercom refused {action} ({label})"
+            text = f"Intercom refused {action} ({label})"
             hint = HINTS.get(
                 status, "Intercom is failing: retry later." if status >= 500 else "See Intercom's message."
             )
         if message:
             text += f": {message}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def search(
         self,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.mailchimp.credentials import MailchimpApiCredential, MailchimpApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 1000
 """The largest page Mailchimp serves."""
 HINTS = {
@@ -57,88 +57,39 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(data.get("title") or "").strip(), detail
 
 
-class MailchimpClient:
-    """An ``httpx`` client signed in with the API key; use it as a context manager."""
+class MailchimpClient(RestClient[MailchimpApiFields]):
+    """A client signed in with the API key; use it as a context manager.
 
-    def __init__(self, fields: MailchimpApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
-        self._http = httpx.Client(
+    :meth:`request` takes paths below ``/3.0`` (``/lists/<list id>/members/<hash>``) and returns Mailchimp's JSON
+    object (``{}`` for a 204); its errors carry Mailchimp's status, title and detail, never the key.
+    """
+
+    service = "Mailchimp"
+    credential_type = MailchimpApiCredential
+    unreachable_hint = "Check the API key's data-center suffix (or the credential's API URL) and the network."
+    not_json_hint = "Check the credential's API URL, or leave it empty."
+    json_object = True
+
+    def connect(self, fields: MailchimpApiFields) -> Connection:
+        return Connection(
             base_url=fields.base_url,
+            headers={"Accept": "application/json"},
             # Mailchimp takes the key as the password of HTTP basic auth, with any user name.
             auth=("hitl-studio", fields.api_key),
-            headers={"Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> MailchimpClient:
-        """The client for the ``mailchimp_api`` credential selected on the running node."""
-        fields = MailchimpApiCredential.parse(ctx.credential(MailchimpApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Mailchimp's JSON answer (``{}`` for a 204).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT``, ``PATCH`` or ``DELETE``.
-            path: Below ``/3.0``, e.g. ``/lists/<list id>/members/<hash>``.
-            action: What the request does, for the message: ``getting ada@example.com from audience 4ca5``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Mailchimp's status, title and detail and what to do; never the key.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Mailchimp could not be reached ({detail})",
-                description="Check the API key's data-center suffix (or the credential's API URL) and the network.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Mailchimp answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL, or leave it empty.",
-                    item_index=item_index,
-                )
-            return data
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Mailchimp's problem title and detail, hinted by title first (Member Exists...), then by status."""
         status = response.status_code
         title, detail = _refusal(response)
         hint = TITLE_HINTS.get(title) or HINTS.get(
             status, "Mailchimp is failing: retry later." if status >= 500 else "See Mailchimp's message."
         )
-        text = f"{prefix}Mailchimp refused {action} ({f'{status} {title}'.strip()})"
+        text = f"Mailchimp refused {action} ({f'{status} {title}'.strip()})"
         if detail:
             text += f": {detail}"
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,

@@ -18,12 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 from pydantic import field_validator
 
+from nodes._rest import Connection, RestClient
 from nodes.http.credentials import OAuth2Api
 from nodes.microsoft.credentials import GRAPH_URL, MicrosoftGraphCredential, MicrosoftGraphFields
 from nodes.sdk import (
@@ -274,8 +275,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-class GraphClient:
+class GraphClient(RestClient[str]):
     """An ``httpx`` client for Graph that signs each request with a current token; use it as a context manager.
+
+    Unlike other clients it is not built from one credential's fields: the token comes from ``tokens`` per
+    request (renewed when Graph refuses it), so :meth:`connect` takes only the Graph URL and :meth:`mask`
+    hides the current token.
 
     Args:
         tokens: Where access tokens come from (see :data:`TokenSource`).
@@ -285,6 +290,11 @@ class GraphClient:
         not_found: What to check when Graph answers 404.
         timeout: The node's remaining seconds, if it has a timeout.
     """
+
+    service = "Microsoft Graph"
+    credential_type = MicrosoftGraphCredential
+    unreachable_hint = "Check the Graph API URL and the network, then retry."
+    not_json_hint = "Check the Graph API URL: it must be Graph's address with its version (…/v1.0)."
 
     def __init__(
         self,
@@ -296,21 +306,22 @@ class GraphClient:
         not_found: str,
         timeout: float | None = None,
     ) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
         self._tokens = tokens
         self._token: str | None = None
-        self._base = graph_url
         self._authentication = authentication
         self._permissions = permissions
         self._not_found = not_found
         self._deadline = None if timeout is None else time.monotonic() + timeout
-        # Redirects are followed by hand: a download's redirect leads to a pre-authenticated URL on another host.
-        self._http = httpx.Client(
-            base_url=graph_url, headers={"Accept": "application/json"}, timeout=seconds, follow_redirects=False
-        )
+        super().__init__(graph_url, timeout)
+
+    def connect(self, fields: str) -> Connection:
+        self._base = fields
+        # Redirects are followed by hand (httpx's default): a download's redirect leads to a pre-authenticated
+        # URL on another host.
+        return Connection(base_url=fields, headers={"Accept": "application/json"})
 
     @classmethod
-    def for_node(
+    def for_node(  # type: ignore[override]  # the credential is the one the node's authentication picks
         cls, ctx: Context, params: GraphParameters, *, permissions: Permissions, not_found: str
     ) -> GraphClient:
         """The client for the credential the node's ``authentication`` picks."""
@@ -346,13 +357,8 @@ class GraphClient:
             timeout=timeout,
         )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _mask(self, text: str) -> str:
+    def mask(self, text: str) -> str:
+        """``text`` with the current access token replaced by ``***``."""
         return text.replace(self._token, "***") if self._token else text
 
     def _may_wait(self, seconds: float | None, waits: int) -> bool:
@@ -379,7 +385,6 @@ class GraphClient:
         ``signed=False`` sends no token: upload sessions and download links are pre-authenticated, and
         Graph refuses a token on them.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
         renewed = False
         waits = 0
         while True:
@@ -394,13 +399,7 @@ class GraphClient:
                     method, url, params=params, json=json, content=content, headers=sent, follow_redirects=not signed
                 )
             except httpx.HTTPError as err:
-                raise NodeError(
-                    self._mask(
-                        f"{prefix}{action} failed: Microsoft Graph could not be reached ({type(err).__name__}: {err})"
-                    ),
-                    description="Check the Graph API URL and the network, then retry.",
-                    item_index=item_index,
-                ) from err
+                raise self.unreachable(err, action, item_index) from err
             if signed and response.status_code == 401 and not renewed:
                 renewed = True
                 self._token = self._tokens(self._token, item_index)
@@ -412,16 +411,16 @@ class GraphClient:
                 continue
             if response.is_success or (redirect_ok and response.is_redirect):
                 return response
-            raise self._refusal(response, action, item_index)
+            raise self.refusal(response, action, item_index)
 
-    def _refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
-        prefix = f"item {item_index}: " if item_index is not None else ""
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Graph's code and message, hinted by status and by how the node signs in."""
         status = response.status_code
         code, message = _graph_error(response)
         label = f"{status} {code}" if code else str(status)
         app = self._authentication == "client_credentials"
         if status == 401:
-            text = f"{prefix}Microsoft Graph did not accept the access token while {action} ({label}): {message}"
+            text = f"Microsoft Graph did not accept the access token while {action} ({label}): {message}"
             hint = (
                 "Check the credential's tenant ID and Graph API URL: the token must come from the tenant the data "
                 "lives in."
@@ -431,10 +430,10 @@ class GraphClient:
         elif status == 429 or (status == 503 and _retry_after(response) is not None):
             wait = _retry_after(response)
             after = f"wait {wait:g} seconds" if wait is not None else "wait a while"
-            text = f"{prefix}Microsoft Graph is throttling requests and refused {action} ({label}): {message}"
+            text = f"Microsoft Graph is throttling requests and refused {action} ({label}): {message}"
             hint = f"{after.capitalize()} and retry, or slow the workflow down (Loop Over Items with a Wait)."
         else:
-            text = f"{prefix}Microsoft Graph refused {action} ({label}): {message}"
+            text = f"Microsoft Graph refused {action} ({label}): {message}"
             if status == 403:
                 hint = (
                     f"Grant the app the application permission {self._permissions.application} (Entra ID → App "
@@ -456,22 +455,9 @@ class GraphClient:
                 hint = "Microsoft Graph is failing: retry later."
             else:
                 hint = "Change what Graph's message names, then retry."
-        return NodeError(self._mask(text), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
-    def _answer(self, response: httpx.Response, action: str, item_index: int | None) -> Any:
-        if not response.content:
-            return {}
-        try:
-            return response.json()
-        except ValueError as err:
-            prefix = f"item {item_index}: " if item_index is not None else ""
-            raise NodeError(
-                f"{prefix}{action}: Microsoft Graph answered {response.status_code} with something other than JSON",
-                description="Check the Graph API URL: it must be Graph's address with its version (…/v1.0).",
-                item_index=item_index,
-            ) from err
-
-    def request(
+    def request(  # type: ignore[override]  # a raw body with its type; every request goes through _send
         self,
         method: str,
         path: str,
@@ -502,7 +488,7 @@ class GraphClient:
         response = self._send(
             method, path, action, item_index, params=params, json=json, content=content, headers=headers
         )
-        return self._answer(response, action, item_index)
+        return self.decode(response, action, item_index)
 
     def paginate(
         self,
@@ -523,14 +509,11 @@ class GraphClient:
         url = path
         entries: list[dict[str, Any]] = []
         while True:
-            page = self._answer(self._send("GET", url, action, item_index, params=query), action, item_index)
+            page = self.decode(self._send("GET", url, action, item_index, params=query), action, item_index)
             values = page.get("value") if isinstance(page, dict) else None
             if not isinstance(values, list):
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Microsoft Graph's answer "
-                    "has no list of values",
-                    description="Check the Graph API URL: it must be Graph's address with its version (…/v1.0).",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Microsoft Graph's answer has no list of values", self.not_json_hint, item_index
                 )
             entries.extend(values)
             following = page.get("@odata.nextLink")
@@ -538,11 +521,10 @@ class GraphClient:
                 break
             if not str(following).startswith(self._base + "/"):
                 # The token goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Graph's next page is "
-                    f"outside the Graph API URL ({following})",
-                    description="Check the Graph API URL: use the address Graph's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Graph's next page is outside the Graph API URL ({following})",
+                    "Check the Graph API URL: use the address Graph's own links start with.",
+                    item_index,
                 )
             url, query = str(following), None
         return entries if limit is None else entries[:limit]
@@ -579,14 +561,13 @@ class GraphClient:
         Raises:
             NodeError: As :meth:`request`, or when the session stops moving forward.
         """
-        prefix = f"item {item_index}: " if item_index is not None else ""
         session = self.request("POST", path, action, item_index=item_index, json={"item": dict(item)})
         upload_url = str(session.get("uploadUrl") or "")
         if not upload_url:
-            raise NodeError(
-                f"{prefix}{action}: Microsoft Graph started an upload session without an upload URL",
-                description="Retry the node; if it keeps failing, upload the file in smaller parts.",
-                item_index=item_index,
+            raise self.error(
+                f"{action}: Microsoft Graph started an upload session without an upload URL",
+                "Retry the node; if it keeps failing, upload the file in smaller parts.",
+                item_index,
             )
         total = len(data)
         start, stalls = 0, 0
@@ -603,15 +584,15 @@ class GraphClient:
                     signed=False,
                 )
                 if response.status_code in (200, 201):
-                    return self._answer(response, action, item_index)
-                expected = self._answer(response, action, item_index).get("nextExpectedRanges") or []
+                    return self.decode(response, action, item_index)
+                expected = self.decode(response, action, item_index).get("nextExpectedRanges") or []
                 following = int(str(expected[0]).split("-", 1)[0]) if expected else end + 1
                 stalls = stalls + 1 if following <= start else 0
                 if stalls > MAX_UPLOAD_STALLS or following >= total:
-                    raise NodeError(
-                        f"{prefix}{action}: the upload session stopped moving forward at byte {following} of {total}",
-                        description="Retry the node.",
-                        item_index=item_index,
+                    raise self.error(
+                        f"{action}: the upload session stopped moving forward at byte {following} of {total}",
+                        "Retry the node.",
+                        item_index,
                     )
                 start = following
         except NodeError:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.monday.credentials import MondayApiCredential, MondayApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 TOKEN_HINT = (
     "The API token is wrong or was regenerated: copy it again (your avatar → Developers → My access tokens) and "
     "paste it into the credential."
@@ -41,10 +41,6 @@ HINTS = {
     "ItemNameTooLongException": "Shorten the item's name to at most 255 characters.",
     "CreateBoardException": "Check the board: it may be archived, deleted or a sub-items board.",
 }
-
-
-def _prefix(item_index: int | None) -> str:
-    return f"item {item_index}: " if item_index is not None else ""
 
 
 def _errors(answer: Any) -> list[dict[str, Any]]:
@@ -87,34 +83,25 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{text} ({', '.join(named)})" if named else text
 
 
-class MondayClient:
-    """An ``httpx`` client signed in with the credential's token and pinned to its API version."""
+class MondayClient(RestClient[MondayApiFields]):
+    """A client signed in with the credential's token and pinned to its API version."""
 
-    def __init__(self, fields: MondayApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
+    service = "monday.com"
+    credential_type = MondayApiCredential
+
+    def connect(self, fields: MondayApiFields) -> Connection:
+        # Every operation goes to the one GraphQL URL, posted to as it is (a base URL would add a slash).
         self._url = fields.api_url
-        self._http = httpx.Client(
+        return Connection(
+            base_url="",
             headers={
                 # A personal token goes in the header as it is, without "Bearer".
                 "Authorization": fields.token,
                 "API-Version": fields.api_version,
                 "Accept": "application/json",
             },
-            timeout=seconds,
+            secrets=(fields.token,),
         )
-
-    @classmethod
-    def for_node(cls, ctx: Context) -> MondayClient:
-        """The client for the ``monday_api`` credential selected on the running node."""
-        fields = MondayApiCredential.parse(ctx.credential(MondayApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
 
     def graphql(
         self, query: str, variables: Mapping[str, Any], action: str, *, item_index: int | None = None
@@ -131,16 +118,8 @@ class MondayClient:
             NodeError: For a transport failure, an answer that is not JSON, or any error monday.com reports, with its
                 message, code and what to do; never the token.
         """
-        prefix = _prefix(item_index)
-        try:
-            response = self._http.post(self._url, json={"query": query, "variables": dict(variables)})
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: monday.com could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
+        body = {"query": query, "variables": dict(variables)}
+        response = self.exchange("POST", self._url, action, item_index=item_index, json=body)
         try:
             answer = response.json()
         except ValueError:
@@ -149,37 +128,37 @@ class MondayClient:
         if not isinstance(answer, dict) or (not response.is_success and not errors):
             status = response.status_code
             what = "something other than JSON" if response.is_success else response.text[:200].strip() or "no body"
-            raise NodeError(
-                f"{prefix}{action}: monday.com answered {status} with {what}",
-                description="monday.com is failing: retry later."
+            raise self.error(
+                f"{action}: monday.com answered {status} with {what}",
+                "monday.com is failing: retry later."
                 if status >= 500
                 else "Check the credential's API URL: monday.com's is https://api.monday.com/v2.",
-                item_index=item_index,
+                item_index,
             )
         if errors or not response.is_success:
-            raise self._refusal(response, errors, prefix, action, item_index)
+            raise self._refusal(response, errors, action, item_index)
         data = answer.get("data")
         return data if isinstance(data, dict) else {}
 
     def _refusal(
-        self, response: httpx.Response, errors: list[dict[str, Any]], prefix: str, action: str, item_index: int | None
+        self, response: httpx.Response, errors: list[dict[str, Any]], action: str, item_index: int | None
     ) -> NodeError:
         first = errors[0]
         code = first["code"]
         detail = "; ".join(_describe(error) for error in errors)
         if response.status_code == 401 or code in ("UNAUTHENTICATED", "Unauthorized"):
-            text = f"{prefix}monday.com did not accept the credential's token while {action}: {detail}"
+            text = f"monday.com did not accept the credential's token while {action}: {detail}"
             hint = TOKEN_HINT
         elif response.status_code == 429 or code in LIMIT_CODES:
             wait = first["retry"] or response.headers.get("retry-after", "")
-            text = f"{prefix}monday.com's rate limit stopped {action} ({code or response.status_code}): {detail}"
+            text = f"monday.com's rate limit stopped {action} ({code or response.status_code}): {detail}"
             hint = (
                 f"Wait {f'{wait} seconds' if str(wait).isdigit() else 'a minute'} and retry the node, or slow the "
                 "workflow down (Loop Over Items with a Wait): monday.com limits requests and query complexity per "
                 "minute."
             )
         else:
-            text = f"{prefix}monday.com refused {action} ({code or response.status_code}): {detail}"
+            text = f"monday.com refused {action} ({code or response.status_code}): {detail}"
             hint = HINTS.get(code, "monday.com is failing: retry later." if response.status_code >= 500 else "")
             hint = hint or "See monday.com's message."
-        return NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.opsgenie.credentials import OpsgenieApiCredential, OpsgenieApiFields
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page Opsgenie serves."""
 FIRST_POLL_SECONDS = 0.1
@@ -26,10 +26,6 @@ HINTS = {
     404: "Check the identifier and its type (id, alias or tiny id): the alert does not exist or was deleted.",
     422: "Change what Opsgenie named above, then retry.",
 }
-
-
-def _prefix(item_index: int | None) -> str:
-    return f"item {item_index}: " if item_index is not None else ""
 
 
 def _refusal(response: httpx.Response) -> str:
@@ -51,111 +47,46 @@ def alert_path(identifier: str, *rest: str) -> str:
     return "/".join(["/v2/alerts", quote(identifier.strip(), safe=""), *rest])
 
 
-class OpsgenieClient:
-    """An ``httpx`` client signed in with the integration's key; use it as a context manager."""
+class OpsgenieClient(RestClient[OpsgenieApiFields]):
+    """A client signed in with the integration's key; use it as a context manager.
 
-    def __init__(self, fields: OpsgenieApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._key = fields.api_key
-        self._http = httpx.Client(
+    :meth:`request` sends one request and returns Opsgenie's JSON object; its errors carry Opsgenie's status,
+    message and field errors and what to do, never the key.
+    """
+
+    service = "Opsgenie"
+    credential_type = OpsgenieApiCredential
+    unreachable_hint = "Check the credential's region or API URL and the network, then retry."
+    not_json_hint = "Check the credential's region or API URL: it must be Opsgenie's API."
+    json_object = True
+    empty_is_json = False
+
+    def connect(self, fields: OpsgenieApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"GenieKey {fields.api_key}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.api_key,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> OpsgenieClient:
-        """The client for the ``opsgenie_api`` credential selected on the running node."""
-        fields = OpsgenieApiCredential.parse(ctx.credential(OpsgenieApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        item_index: int | None,
-        params: Mapping[str, Any] | None,
-        json: Any,
-    ) -> httpx.Response:
-        prefix = _prefix(item_index)
-        try:
-            return self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._key, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Opsgenie could not be reached ({detail})",
-                description="Check the credential's region or API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-
-    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise NodeError(
-                f"{_prefix(item_index)}{action}: Opsgenie answered {response.status_code} with something other "
-                "than JSON",
-                description="Check the credential's region or API URL: it must be Opsgenie's API.",
-                item_index=item_index,
-            )
-        return data
-
-    def _raise(self, response: httpx.Response, action: str, item_index: int | None) -> None:
-        prefix = _prefix(item_index)
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Opsgenie's message and field errors; a 401 and a 429 have their own wording."""
         status = response.status_code
         detail = _refusal(response)
         if status == 401:
-            text = f"{prefix}Opsgenie did not accept the credential's API key while {action} (401)"
+            text = f"Opsgenie did not accept the credential's API key while {action} (401)"
             hint = HINTS[401]
         elif status == 429:
-            text = f"{prefix}Opsgenie's rate limit stopped {action} (429)"
+            text = f"Opsgenie's rate limit stopped {action} (429)"
             hint = (
                 "Wait a minute and retry the node, or slow the workflow down (Loop Over Items with a Wait): Opsgenie "
                 "limits requests per minute by plan."
             )
         else:
-            text = f"{prefix}Opsgenie refused {action} ({status})"
+            text = f"Opsgenie refused {action} ({status})"
             hint = HINTS.get(status, "Opsgenie is failing: retry later." if status >= 500 else "See its message.")
         if detail:
             text += f": {detail}"
-        raise NodeError(text.replace(self._key, "***"), description=hint, item_index=item_index)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Opsgenie's JSON answer.
-
-        Args:
-            method: ``GET``, ``POST`` or ``DELETE``.
-            path: From :func:`alert_path`, or ``/v2/alerts``.
-            action: What the request does, for the message: ``closing alert <id>``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Opsgenie's status, message and field errors and what to do; never the key.
-        """
-        response = self._send(method, path, action, item_index, params, json)
-        if not response.is_success:
-            self._raise(response, action, item_index)
-        return self._json(response, action, item_index)
+        return self.error(text, hint, item_index)
 
     def write(
         self,
@@ -190,18 +121,18 @@ class OpsgenieClient:
             time.sleep(delay)
             delay = min(delay * 2, LONGEST_POLL_SECONDS)
             status_path = f"/v2/alerts/requests/{quote(request_id, safe='')}"
-            response = self._send("GET", status_path, f"checking the outcome of {action}", item_index, None, None)
+            checking = f"checking the outcome of {action}"
+            response = self.exchange("GET", status_path, checking, item_index=item_index)
             if response.status_code == 404:
                 continue
             if not response.is_success:
-                self._raise(response, f"checking the outcome of {action}", item_index)
-            data = self._json(response, action, item_index).get("data") or {}
+                raise self.refusal(response, checking, item_index)
+            data = self.decode(response, action, item_index).get("data") or {}
             if data.get("isSuccess") is False:
-                raise NodeError(
-                    f"{_prefix(item_index)}Opsgenie could not finish {action}: {data.get('status') or 'it failed'} "
-                    f"(request {request_id})",
-                    description=HINTS[404] if "not exist" in str(data.get("status")) else "See Opsgenie's message.",
-                    item_index=item_index,
+                raise self.error(
+                    f"Opsgenie could not finish {action}: {data.get('status') or 'it failed'} (request {request_id})",
+                    HINTS[404] if "not exist" in str(data.get("status")) else "See Opsgenie's message.",
+                    item_index,
                 )
             return {**outcome, **data, "processed": True}
         return outcome

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
+from nodes._rest import Connection, RestClient
 from nodes.pagerduty.credentials import (
     PagerdutyApiCredential,
     PagerdutyApiFields,
     PagerdutyEventsCredential,
     PagerdutyEventsFields,
 )
-from nodes.sdk import Context, NodeError
+from nodes.sdk import NodeError
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page PagerDuty's classic (offset) pagination serves."""
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -35,10 +35,6 @@ EVENT_HINTS = {
     "(32 characters), and a trigger needs a summary, a source and a severity.",
     413: "The event is too large: PagerDuty takes at most 512 KB; send fewer custom details.",
 }
-
-
-def _prefix(item_index: int | None) -> str:
-    return f"item {item_index}: " if item_index is not None else ""
 
 
 def _limit_hint(response: httpx.Response) -> str:
@@ -66,44 +62,26 @@ def _refusal(response: httpx.Response) -> str:
     return f"{message}: {'; '.join(details)}" if details else message
 
 
-def _unreachable(err: httpx.HTTPError, secret: str, prefix: str, action: str, item_index: int | None) -> NodeError:
-    detail = f"{type(err).__name__}: {err}".replace(secret, "***") if secret else f"{type(err).__name__}: {err}"
-    return NodeError(
-        f"{prefix}{action} failed: PagerDuty could not be reached ({detail})",
-        description="Check the credential's API URL and the network, then retry.",
-        item_index=item_index,
-    )
-
-
-class PagerdutyClient:
-    """An ``httpx`` client for the REST API, signed in with the credential's token; use it as a context manager.
+class PagerdutyClient(RestClient[PagerdutyApiFields]):
+    """A client for the REST API, signed in with the credential's token; use it as a context manager.
 
     Writes carry the ``From`` header: PagerDuty records who made a change from it and refuses a write without it.
     """
 
-    def __init__(self, fields: PagerdutyApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.api_token
+    service = "PagerDuty"
+    credential_type = PagerdutyApiCredential
+    not_json_hint = "Check the credential's API URL: PagerDuty's is https://api.pagerduty.com."
+    json_object = True
+
+    def connect(self, fields: PagerdutyApiFields) -> Connection:
         self._from = fields.from_email
-        self._http = httpx.Client(
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Token token={fields.api_token}", "Accept": ACCEPT},
-            timeout=seconds,
+            secrets=(fields.api_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> PagerdutyClient:
-        """The client for the ``pagerduty_api`` credential selected on the running node."""
-        fields = PagerdutyApiCredential.parse(ctx.credential(PagerdutyApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
+    def request(  # type: ignore[override]  # params as pairs, and writes carry From
         self,
         method: str,
         path: str,
@@ -126,38 +104,26 @@ class PagerdutyClient:
         Raises:
             NodeError: With PagerDuty's status, message, code and errors and what to do; never the token.
         """
-        prefix = _prefix(item_index)
         headers = {"From": self._from} if method != "GET" else None
-        try:
-            response = self._http.request(method, path, params=params, json=json, headers=headers)
-        except httpx.HTTPError as err:
-            raise _unreachable(err, self._token, prefix, action, item_index) from err
-        if response.is_success:
-            try:
-                data = response.json() if response.content else {}
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: PagerDuty answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: PagerDuty's is https://api.pagerduty.com.",
-                    item_index=item_index,
-                )
-            return data
+        response = self.send(method, path, action, item_index=item_index, params=params, json=json, headers=headers)
+        return self.decode(response, action, item_index)
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """PagerDuty's message, code and errors; a 401 and a 429 have their own wording."""
         status = response.status_code
         detail = _refusal(response)
         if status == 401:
-            text = f"{prefix}PagerDuty did not accept the credential's token while {action} (401)"
+            text = f"PagerDuty did not accept the credential's token while {action} (401)"
             hint = HINTS[401]
         elif status == 429:
-            text = f"{prefix}PagerDuty's rate limit stopped {action} (429)"
+            text = f"PagerDuty's rate limit stopped {action} (429)"
             hint = _limit_hint(response)
         else:
-            text = f"{prefix}PagerDuty refused {action} ({status})"
+            text = f"PagerDuty refused {action} ({status})"
             hint = HINTS.get(status, "PagerDuty is failing: retry later." if status >= 500 else "See its message.")
         if detail:
             text += f": {detail}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,
@@ -196,25 +162,23 @@ class PagerdutyClient:
         return entries if limit is None else entries[:limit]
 
 
-class PagerdutyEventsClient:
-    """An ``httpx`` client for the Events API v2; the routing key travels in each event, not in a header."""
+class PagerdutyEventsClient(RestClient[PagerdutyEventsFields]):
+    """A client for the Events API v2; the routing key travels in each event, not in a header."""
 
-    def __init__(self, fields: PagerdutyEventsFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
+    service = "PagerDuty"
+    credential_type = PagerdutyEventsCredential
+    not_json_hint = "Check the credential's Events API URL: PagerDuty's is https://events.pagerduty.com."
+    json_object = True
+    empty_is_json = False
+
+    def connect(self, fields: PagerdutyEventsFields) -> Connection:
         self.default_routing_key = fields.routing_key
-        self._http = httpx.Client(base_url=fields.events_url, headers={"Accept": "application/json"}, timeout=seconds)
+        self._key = ""
+        return Connection(base_url=fields.events_url, headers={"Accept": "application/json"})
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> PagerdutyEventsClient:
-        """The client for the ``pagerduty_events`` credential selected on the running node."""
-        fields = PagerdutyEventsCredential.parse(ctx.credential(PagerdutyEventsCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
+    def mask(self, text: str) -> str:
+        """``text`` with the routing key of the event being sent replaced by ``***``."""
+        return text.replace(self._key, "***") if self._key else text
 
     def enqueue(self, event: dict[str, Any], action: str, *, item_index: int) -> dict[str, Any]:
         """Send one event to ``/v2/enqueue`` and return PagerDuty's answer (``status``, ``message``, ``dedup_key``).
@@ -222,35 +186,28 @@ class PagerdutyEventsClient:
         Raises:
             NodeError: With PagerDuty's status, message and errors and what to do; never the routing key.
         """
-        key = str(event.get("routing_key") or "")
-        prefix = _prefix(item_index)
-        try:
-            response = self._http.post("/v2/enqueue", json=event)
-        except httpx.HTTPError as err:
-            raise _unreachable(err, key, prefix, action, item_index) from err
+        self._key = str(event.get("routing_key") or "")
+        response = self.send("POST", "/v2/enqueue", action, item_index=item_index, json=event)
+        return self.decode(response, action, item_index)
+
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """PagerDuty's status, message and errors for a refused event."""
+        status = response.status_code
+        if status == 429:
+            text = f"PagerDuty is throttling events and refused {action} (429)"
+            hint = _limit_hint(response)
+        else:
+            text = f"PagerDuty refused {action} ({status})"
+            hint = EVENT_HINTS.get(status, "PagerDuty is failing: retry later." if status >= 500 else "")
+            hint = hint or "See PagerDuty's message."
         try:
             data = response.json()
         except ValueError:
             data = None
-        if response.is_success and isinstance(data, dict):
-            return data
-        status = response.status_code
-        if response.is_success:
-            text = f"{prefix}{action}: PagerDuty answered {status} with something other than JSON"
-            hint = "Check the credential's Events API URL: PagerDuty's is https://events.pagerduty.com."
-        elif status == 429:
-            text = f"{prefix}PagerDuty is throttling events and refused {action} (429)"
-            hint = _limit_hint(response)
-        else:
-            text = f"{prefix}PagerDuty refused {action} ({status})"
-            hint = EVENT_HINTS.get(status, "PagerDuty is failing: retry later." if status >= 500 else "")
-            hint = hint or "See PagerDuty's message."
-        if isinstance(data, dict) and not response.is_success:
+        if isinstance(data, dict):
             # {"status": "invalid event", "message": "Event object is invalid", "errors": [...]}
             message = str(data.get("message") or data.get("status") or "").strip()
             details = [str(entry) for entry in data.get("errors") or [] if str(entry).strip()]
             if message or details:
                 text += ": " + ": ".join(part for part in (message, "; ".join(details)) if part)
-        if key:
-            text = text.replace(key, "***")
-        raise NodeError(text, description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.shopify.credentials import ShopifyApiCredential, ShopifyApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 API_VERSION = "2025-01"
 """Pinned so a Shopify release never changes what the nodes send or get; Shopify supports each for a year."""
 PAGE_SIZE = 250
@@ -62,53 +62,29 @@ def _refusal(response: httpx.Response) -> str:
     return ""
 
 
-class ShopifyClient:
-    """An ``httpx`` client signed in with the Admin API access token; use it as a context manager."""
+class ShopifyClient(RestClient[ShopifyApiFields]):
+    """A client signed in with the Admin API access token; use it as a context manager.
 
-    def __init__(self, fields: ShopifyApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.access_token
+    :meth:`request` takes paths below ``/admin/api/<version>`` (``/orders/450789469.json``) and returns Shopify's
+    JSON object (``{}`` for an empty one); its errors carry Shopify's status and errors, never the token.
+    """
+
+    service = "Shopify"
+    credential_type = ShopifyApiCredential
+    unreachable_hint = "Check the credential's shop and the network, then retry."
+    not_json_hint = "Check the credential's shop: acme for acme.myshopify.com."
+    json_object = True
+
+    def connect(self, fields: ShopifyApiFields) -> Connection:
         self._api = f"{fields.base_url}/admin/api/{API_VERSION}"
-        self._http = httpx.Client(
+        return Connection(
             base_url=self._api,
             headers={"X-Shopify-Access-Token": fields.access_token, "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.access_token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> ShopifyClient:
-        """The client for the ``shopify_api`` credential selected on the running node."""
-        fields = ShopifyApiCredential.parse(ctx.credential(ShopifyApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        action: str,
-        item_index: int | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, url, params=params, json=json)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Shopify could not be reached ({detail})",
-                description="Check the credential's shop and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Shopify's errors, with how long to wait when it limits the rate."""
         status = response.status_code
         message = _refusal(response)
         if status == 429:
@@ -117,59 +93,17 @@ class ShopifyClient:
                 seconds = f"{float(wait):g} seconds"
             except ValueError:
                 seconds = "a few seconds"
-            text = f"{prefix}Shopify is limiting requests and refused {action} (429)"
+            text = f"Shopify is limiting requests and refused {action} (429)"
             hint = (
                 f"Wait {seconds} and retry the node, or slow the workflow down (Loop Over Items with a Wait): "
                 "Shopify allows about 2 requests per second per app."
             )
         else:
-            text = f"{prefix}Shopify refused {action} ({status})"
+            text = f"Shopify refused {action} ({status})"
             hint = HINTS.get(status, "Shopify is failing: retry later." if status >= 500 else "See Shopify's message.")
         if message:
             text += f": {message}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Shopify's JSON answer (``{}`` for an empty one).
-
-        Args:
-            method: ``GET``, ``POST``, ``PUT`` or ``DELETE``.
-            path: Below ``/admin/api/<version>``, e.g. ``/orders/450789469.json``.
-            action: What the request does, for the message: ``updating order 450789469``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-            json: The JSON body.
-
-        Raises:
-            NodeError: With Shopify's status and errors and what to do; never the token.
-        """
-        response = self._send(method, path, action, item_index, params=params, json=json)
-        return self._json(response, action, item_index)
-
-    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> dict[str, Any]:
-        if not response.content:
-            return {}
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            raise NodeError(
-                f"{'' if item_index is None else f'item {item_index}: '}{action}: Shopify answered "
-                f"{response.status_code} with something other than JSON",
-                description="Check the credential's shop: acme for acme.myshopify.com.",
-                item_index=item_index,
-            )
-        return data
+        return self.error(text, hint, item_index)
 
     def paginate(
         self,
@@ -194,19 +128,18 @@ class ShopifyClient:
         url = path
         entries: list[dict[str, Any]] = []
         while True:
-            response = self._send("GET", url, action, item_index, params=query)
-            found = [entry for entry in self._json(response, action, item_index).get(key) or [] if entry]
+            response = self.send("GET", url, action, item_index=item_index, params=query)
+            found = [entry for entry in self.decode(response, action, item_index).get(key) or [] if entry]
             entries.extend(found)
             following = response.links.get("next", {}).get("url")
             if not following or not found or (limit is not None and len(entries) >= limit):
                 break
             if not following.startswith(self._api + "/"):
                 # The token goes with every request: never follow a link to another host.
-                raise NodeError(
-                    f"{'' if item_index is None else f'item {item_index}: '}{action}: Shopify's next page is "
-                    f"outside the shop's address ({following})",
-                    description="Check the credential's shop: use the address Shopify's own links start with.",
-                    item_index=item_index,
+                raise self.error(
+                    f"{action}: Shopify's next page is outside the shop's address ({following})",
+                    "Check the credential's shop: use the address Shopify's own links start with.",
+                    item_index,
                 )
             url, query = following, None
         return entries if limit is None else entries[:limit]

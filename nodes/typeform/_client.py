@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.typeform.credentials import TypeformApiCredential, TypeformApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 RESPONSES_PAGE_SIZE = 1000
 """The largest page of responses Typeform serves."""
 FORMS_PAGE_SIZE = 200
@@ -47,85 +47,37 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(data.get("code") or ""), description
 
 
-class TypeformClient:
-    """An ``httpx`` client signed in with the personal access token; use it as a context manager."""
+class TypeformClient(RestClient[TypeformApiFields]):
+    """A client signed in with the personal access token; use it as a context manager.
 
-    def __init__(self, fields: TypeformApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._token = fields.token
-        self._http = httpx.Client(
+    :meth:`request` returns Typeform's JSON object (``{}`` for an empty one); its errors carry Typeform's status,
+    code and description, never the token.
+    """
+
+    service = "Typeform"
+    credential_type = TypeformApiCredential
+    not_json_hint = "Check the credential's API URL: https://api.typeform.com or the EU one."
+    json_object = True
+
+    def connect(self, fields: TypeformApiFields) -> Connection:
+        return Connection(
             base_url=fields.api_url,
             headers={"Authorization": f"Bearer {fields.token}", "Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.token,),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> TypeformClient:
-        """The client for the ``typeform_api`` credential selected on the running node."""
-        fields = TypeformApiCredential.parse(ctx.credential(TypeformApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        *,
-        item_index: int | None = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Send one request and return Typeform's JSON answer (``{}`` for an empty one).
-
-        Args:
-            method: ``GET`` or ``DELETE``.
-            path: Below the API URL, e.g. ``/forms/<form id>/responses``.
-            action: What the request does, for the message: ``reading the responses of form lT4Z3j``.
-            item_index: The input item the request is for, named in the error.
-            params: Query parameters.
-
-        Raises:
-            NodeError: With Typeform's status, code and description and what to do; never the token.
-        """
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params)
-        except httpx.HTTPError as err:
-            detail = f"{type(err).__name__}: {err}".replace(self._token, "***")
-            raise NodeError(
-                f"{prefix}{action} failed: Typeform could not be reached ({detail})",
-                description="Check the credential's API URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            if not response.content:
-                return {}
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
-            if not isinstance(data, dict):
-                raise NodeError(
-                    f"{prefix}{action}: Typeform answered {response.status_code} with something other than JSON",
-                    description="Check the credential's API URL: https://api.typeform.com or the EU one.",
-                    item_index=item_index,
-                )
-            return data
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """Typeform's code and description, with how long to wait when it limits the rate."""
         status = response.status_code
         code, description = _refusal(response)
         hint = HINTS.get(status, "Typeform is failing: retry later." if status >= 500 else "See Typeform's message.")
         wait = response.headers.get("retry-after", "")
         if status == 429 and wait.isdigit():
             hint = f"Wait {wait} seconds and retry the node: Typeform allows 2 requests per second per account."
-        text = f"{prefix}Typeform refused {action} ({f'{status} {code}'.strip()})"
+        text = f"Typeform refused {action} ({f'{status} {code}'.strip()})"
         if description:
             text += f": {description}"
-        raise NodeError(text.replace(self._token, "***"), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
     def responses(
         self,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from nodes.sdk import Context, NodeError
+from nodes._rest import Connection, RestClient
+from nodes.sdk import NodeError
 from nodes.woocommerce.credentials import WoocommerceApiCredential, WoocommerceApiFields
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
 PAGE_SIZE = 100
 """The largest page WooCommerce serves."""
 HINTS = {
@@ -49,70 +49,51 @@ def _refusal(response: httpx.Response) -> tuple[str, str]:
     return str(data.get("code") or ""), message
 
 
-class WoocommerceClient:
-    """An ``httpx`` client signed in with the consumer key and secret; use it as a context manager."""
+class WoocommerceClient(RestClient[WoocommerceApiFields]):
+    """A client signed in with the consumer key and secret; use it as a context manager."""
 
-    def __init__(self, fields: WoocommerceApiFields, timeout: float | None = None) -> None:
-        seconds = DEFAULT_TIMEOUT_SECONDS if timeout is None else max(1.0, min(timeout, DEFAULT_TIMEOUT_SECONDS))
-        self._secrets = (fields.consumer_key, fields.consumer_secret)
-        self._http = httpx.Client(
+    service = "WooCommerce"
+    credential_type = WoocommerceApiCredential
+    unreachable_hint = "Check the credential's store URL and the network, then retry."
+    not_json_hint = NO_ROUTE_HINT
+    empty_is_json = False
+
+    def connect(self, fields: WoocommerceApiFields) -> Connection:
+        return Connection(
             base_url=f"{fields.store_url}/wp-json/wc/v3",
+            headers={"Accept": "application/json"},
             # Over https WooCommerce takes the key and secret as HTTP basic credentials.
             auth=(fields.consumer_key, fields.consumer_secret),
-            headers={"Accept": "application/json"},
-            timeout=seconds,
+            secrets=(fields.consumer_key, fields.consumer_secret),
         )
 
-    @classmethod
-    def for_node(cls, ctx: Context) -> WoocommerceClient:
-        """The client for the ``woocommerce_api`` credential selected on the running node."""
-        fields = WoocommerceApiCredential.parse(ctx.credential(WoocommerceApiCredential.id))
-        return cls(fields, ctx.remaining_seconds())
+    def unreachable(self, err: httpx.HTTPError, action: str, item_index: int | None) -> NodeError:
+        return self.error(
+            f"{action} failed: the store could not be reached ({type(err).__name__}: {err})",
+            self.unreachable_hint,
+            item_index,
+        )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._http.close()
-
-    def _hide(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        action: str,
-        item_index: int | None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        prefix = f"item {item_index}: " if item_index is not None else ""
-        try:
-            response = self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as err:
-            raise NodeError(
-                self._hide(f"{prefix}{action} failed: the store could not be reached ({type(err).__name__}: {err})"),
-                description="Check the credential's store URL and the network, then retry.",
-                item_index=item_index,
-            ) from err
-        if response.is_success:
-            return response
+    def refusal(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        """WooCommerce's code and message; a missing route means the address is not a WooCommerce store."""
         status = response.status_code
         code, message = _refusal(response)
         if code == "rest_no_route" or (status == 404 and not code):
             hint = NO_ROUTE_HINT
         else:
             hint = HINTS.get(status, "The store is failing: retry later." if status >= 500 else "See its message.")
-        text = f"{prefix}WooCommerce refused {action} ({f'{status} {code}'.strip()})"
+        text = f"WooCommerce refused {action} ({f'{status} {code}'.strip()})"
         if message:
             text += f": {message}"
-        raise NodeError(self._hide(text), description=hint, item_index=item_index)
+        return self.error(text, hint, item_index)
 
-    def request(
+    def not_json(self, response: httpx.Response, action: str, item_index: int | None) -> NodeError:
+        # A WordPress page instead of JSON: the address is a site without the REST API, or a login page.
+        return self.error(
+            f"{action}: the store answered with something other than WooCommerce's JSON", NO_ROUTE_HINT, item_index
+        )
+
+    def request(  # type: ignore[override]  # always a JSON object
         self,
         method: str,
         path: str,
@@ -135,26 +116,11 @@ class WoocommerceClient:
         Raises:
             NodeError: With WooCommerce's status, code and message and what to do; never the key or secret.
         """
-        data = self._json(self._send(method, path, action, item_index, params=params, json=json), action, item_index)
+        response = self.send(method, path, action, item_index=item_index, params=params, json=json)
+        data = self.decode(response, action, item_index)
         if not isinstance(data, dict):
-            raise self._not_json(action, item_index)
+            raise self.not_json(response, action, item_index)
         return data
-
-    def _json(self, response: httpx.Response, action: str, item_index: int | None) -> Any:
-        try:
-            return response.json()
-        except ValueError as err:
-            # A WordPress page instead of JSON: the address is a site without the REST API, or a login page.
-            raise self._not_json(action, item_index) from err
-
-    @staticmethod
-    def _not_json(action: str, item_index: int | None) -> NodeError:
-        return NodeError(
-            f"{'' if item_index is None else f'item {item_index}: '}{action}: the store answered with something "
-            "other than WooCommerce's JSON",
-            description=NO_ROUTE_HINT,
-            item_index=item_index,
-        )
 
     def paginate(
         self,
@@ -175,10 +141,10 @@ class WoocommerceClient:
         page = 1
         while True:
             query = {**(params or {}), "page": page, "per_page": per_page}
-            response = self._send("GET", path, action, item_index, params=query)
-            found = self._json(response, action, item_index)
+            response = self.send("GET", path, action, item_index=item_index, params=query)
+            found = self.decode(response, action, item_index)
             if not isinstance(found, list):
-                raise self._not_json(action, item_index)
+                raise self.not_json(response, action, item_index)
             entries.extend(entry for entry in found if isinstance(entry, dict))
             pages = response.headers.get("x-wp-totalpages", "")
             # Without the header (a caching proxy may drop it), a full page means there may be another.

@@ -54,6 +54,13 @@ class DefaultRefusalClient(ExampleClient):
     refusal = RestClient.refusal
 
 
+class ObjectsOnlyClient(ExampleClient):
+    """A service whose every answer is a JSON object, even to a delete."""
+
+    json_object = True
+    empty_is_json = False
+
+
 class FakeExample:
     """What the fake serves from and records: its URL and each request's path and Authorization header."""
 
@@ -130,6 +137,19 @@ def test_a_json_list_comes_back_as_it_is(fake: FakeExample) -> None:
         assert example.request("GET", "/list", "listing") == [1, 2]
 
 
+@pytest.mark.parametrize("path", ["/list", "/empty"])
+def test_a_service_answering_only_objects_takes_a_list_or_an_empty_answer_for_not_json(
+    fake: FakeExample, path: str
+) -> None:
+    with client(fake.url, cls=ObjectsOnlyClient) as example, pytest.raises(NodeError) as caught:
+        example.request("GET", path, "reading")
+
+    status = 204 if path == "/empty" else 200
+    assert caught.value.message == f"reading: Example answered {status} with something other than JSON"
+    with client(fake.url, cls=ObjectsOnlyClient) as example:
+        assert example.request("GET", "/json", "reading")["id"] == 7
+
+
 def test_an_answer_other_than_json_names_the_status_and_what_to_check(fake: FakeExample) -> None:
     with client(fake.url) as example, pytest.raises(NodeError) as caught:
         example.request("GET", "/text", "reading the page", item_index=3)
@@ -194,6 +214,25 @@ def test_a_subclass_raises_the_ceiling() -> None:
     with client("http://127.0.0.1:1", None, cls=Uploads) as example:
         assert example._http.timeout.read == 60.0
     assert clamp_timeout(45.0, 60.0) == 45.0
+
+
+@pytest.mark.parametrize(("remaining", "expected"), [(None, 300.0), (12.5, 12.5), (0.01, 1.0), (900.0, 300.0)])
+def test_a_request_s_own_ceiling_is_still_shortened_by_the_time_left(
+    fake: FakeExample, remaining: float | None, expected: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Any] = []
+    with client(fake.url, remaining) as example:
+        send = example._http.send
+
+        def spy(request: httpx.Request, **kwargs: Any) -> httpx.Response:
+            seen.append(request.extensions["timeout"]["read"])
+            return send(request, **kwargs)
+
+        monkeypatch.setattr(example._http, "send", spy)
+        example.send("GET", "/json", "uploading", timeout=300.0)
+        example.send("GET", "/json", "reading")
+
+    assert seen == [expected, clamp_timeout(remaining, DEFAULT_TIMEOUT_SECONDS)]
 
 
 def test_for_node_parses_the_node_s_credential_and_passes_the_time_left(fake: FakeExample) -> None:
