@@ -16,8 +16,8 @@ from pydantic import field_validator, model_validator
 
 from nodes.aws._convert import advised, json_safe
 from nodes.aws.credentials import AwsFields, aws_client, call, credential_for
+from nodes.email._mime import attach_files, refuse_line_breaks, set_body
 from nodes.email.credentials import parse_addresses
-from nodes.files._common import guess_mime_type, read_input
 from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeError, NodeOutput, Parameters, param
 
 Operation = Literal[
@@ -371,31 +371,13 @@ def _addresses(text: str, label: str, index: int) -> list[tuple[str, str]]:
 
 def _mime(ctx: Context, params: SesParameters, envelope: _Envelope, item: Item, index: int) -> EmailMessage:
     """The raw email: headers, the text and HTML bodies, and the item's files as attachments (no Bcc header)."""
-    if any(char in params.subject for char in "\r\n"):
-        raise NodeError(
-            f"item {index}: the subject has a line break",
-            description="Remove line breaks from the subject.",
-            item_index=index,
-        )
+    refuse_line_breaks(index, subject=params.subject)
     message = EmailMessage()
     message["From"] = envelope.sender
     for header, addresses in (("To", envelope.to), ("Cc", envelope.cc), ("Reply-To", envelope.reply_to)):
         if addresses:
             message[header] = ", ".join(addresses)
     message["Subject"] = params.subject
-    if params.html and params.text:
-        message.set_content(params.text)
-        message.add_alternative(params.html, subtype="html")
-    elif params.html:
-        message.set_content(params.html, subtype="html")
-    else:
-        message.set_content(params.text)
-    for prop in (name.strip() for name in params.attachments.split(",")):
-        if prop:
-            data, reference = read_input(ctx, item, prop, index)
-            name = str(reference.get("file_name") or prop)
-            maintype, _, subtype = str(reference.get("mime_type") or guess_mime_type(name)).partition("/")
-            if not maintype or not subtype:
-                maintype, subtype = "application", "octet-stream"
-            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    set_body(message, params.text, params.html)
+    attach_files(ctx, message, item, params.attachments, index)
     return message

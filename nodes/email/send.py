@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
 
+from nodes.email._mime import attach_files, refuse_line_breaks, set_body
 from nodes.email.credentials import DEFAULT_TIMEOUT_SECONDS, SmtpCredential, open_smtp, parse_addresses
 from nodes.sdk import (
     Category,
@@ -125,12 +126,7 @@ class SendEmailNode(Node):
             raise NodeError(
                 f"item {index}: From must be one address", description="Give a single sender.", item_index=index
             )
-        if any(char in params.subject for char in "\r\n"):
-            raise NodeError(
-                f"item {index}: the subject has a line break",
-                description="Remove line breaks from the subject.",
-                item_index=index,
-            )
+        refuse_line_breaks(index, subject=params.subject)
 
         message = EmailMessage()
         message["From"] = _header(sender)
@@ -142,16 +138,8 @@ class SendEmailNode(Node):
         message["Subject"] = params.subject
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = make_msgid(domain=sender[0][1].rpartition("@")[2])
-        if params.html and params.text:
-            message.set_content(params.text)
-            message.add_alternative(params.html, subtype="html")
-        elif params.html:
-            message.set_content(params.html, subtype="html")
-        else:
-            message.set_content(params.text)
-        for prop in (name.strip() for name in params.attachments.split(",")):
-            if prop:
-                _attach(ctx, message, item, prop, index)
+        set_body(message, params.text, params.html)
+        attach_files(ctx, message, item, params.attachments, index)
         recipients = [address for _, address in (*to, *cc, *bcc)]
         return _Envelope(message, sender[0][1], list(dict.fromkeys(recipients)))
 
@@ -180,26 +168,6 @@ class SendEmailNode(Node):
                 item_index=index,
             ) from err
         return {address: _text(reply) for address, reply in refused.items()}
-
-
-def _attach(ctx: Context, message: EmailMessage, item: Item, prop: str, index: int) -> None:
-    reference = item.binary.get(prop)
-    if reference is None:
-        present = ", ".join(repr(name) for name in sorted(item.binary)) or "none"
-        raise NodeError(
-            f"item {index} has no binary property {prop!r} to attach (its binary properties: {present})",
-            description="List the item's binary property names in Attachments, or load the file earlier.",
-            item_index=index,
-        )
-    try:
-        data = ctx.read_binary(reference)
-    except NodeError as err:
-        raise NodeError(f"item {index}: {err.message}", description=err.description, item_index=index) from err
-    maintype, _, subtype = str(reference.get("mime_type") or "application/octet-stream").partition("/")
-    if not maintype or not subtype:
-        maintype, subtype = "application", "octet-stream"
-    file_name = str(reference.get("file_name") or prop)
-    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=file_name)
 
 
 def _text(reply: object) -> str:

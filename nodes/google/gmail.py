@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
+from nodes.email._mime import attach_files, refuse_line_breaks, set_body
 from nodes.email.credentials import parse_addresses
-from nodes.files._common import guess_mime_type, read_input
+from nodes.files._common import guess_mime_type
 from nodes.google._api import execute, listed
 from nodes.google.credentials import GoogleServiceAccountFields, google_service
 from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeError, NodeOutput, Parameters, param
@@ -331,13 +332,7 @@ class _Mailbox:
 
 def _raw(ctx: Context, params: GmailParameters, item: Item, index: int, user: str) -> str:
     """The email as Gmail's ``raw``: an RFC 822 message, base64url-encoded."""
-    for label, value in (("Subject", params.subject), ("Sender name", params.sender_name)):
-        if any(char in value for char in "\r\n"):
-            raise NodeError(
-                f"item {index}: {label} has a line break",
-                description=f"Remove line breaks from {label}.",
-                item_index=index,
-            )
+    refuse_line_breaks(index, subject=params.subject, sender_name=params.sender_name)
     message = EmailMessage()
     message["From"] = formataddr((params.sender_name.strip(), user))
     for header, text in (("To", params.to), ("Cc", params.cc), ("Bcc", params.bcc), ("Reply-To", params.reply_to)):
@@ -350,21 +345,8 @@ def _raw(ctx: Context, params: GmailParameters, item: Item, index: int, user: st
     if reference:
         message["In-Reply-To"] = reference
         message["References"] = reference
-    if params.html and params.text:
-        message.set_content(params.text)
-        message.add_alternative(params.html, subtype="html")
-    elif params.html:
-        message.set_content(params.html, subtype="html")
-    else:
-        message.set_content(params.text)
-    for prop in (name.strip() for name in params.attachments.split(",")):
-        if prop:
-            data, stored = read_input(ctx, item, prop, index)
-            name = str(stored.get("file_name") or prop)
-            maintype, _, subtype = str(stored.get("mime_type") or guess_mime_type(name)).partition("/")
-            if not maintype or not subtype:
-                maintype, subtype = "application", "octet-stream"
-            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    set_body(message, params.text, params.html)
+    attach_files(ctx, message, item, params.attachments, index)
     return base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
 
 

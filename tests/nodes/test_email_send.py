@@ -214,3 +214,12 @@ def test_connection_test_on_a_closed_port_fails() -> None:
 def test_an_invalid_sender_is_refused_by_the_credential_form(sender: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SmtpFields(host="smtp.example.com", sender=sender)
+
+
+def test_a_subject_with_a_line_break_is_refused_before_anything_is_sent(smtp: FakeSmtpServer) -> None:
+    result = send(smtp, {"to": "ada@example.com", "subject": "Hi\r\nBcc: eve@example.com"}, [Item({})])
+
+    assert result.status is RunStatus.FAILED
+    assert result.error is not None and result.error["item_index"] == 0
+    assert "the subject has a line break" in result.error["message"]
+    assert smtp.messages == []
