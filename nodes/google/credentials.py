@@ -29,8 +29,20 @@ SCOPES = {
     "gmail": ("https://mail.google.com/",),
     "calendar": ("https://www.googleapis.com/auth/calendar",),
     "tasks": ("https://www.googleapis.com/auth/tasks",),
+    "docs": ("https://www.googleapis.com/auth/documents",),
+    "people": ("https://www.googleapis.com/auth/contacts",),
+    "bigquery": ("https://www.googleapis.com/auth/bigquery",),
 }
-SERVICE_PATHS = {"sheets": "", "drive": "drive/v3/", "gmail": "", "calendar": "calendar/v3/", "tasks": ""}
+SERVICE_PATHS = {
+    "sheets": "",
+    "drive": "drive/v3/",
+    "gmail": "",
+    "calendar": "calendar/v3/",
+    "tasks": "",
+    "docs": "",
+    "people": "",
+    "bigquery": "bigquery/v2/",
+}
 """Where each API lives under its root URL (from the discovery documents)."""
 
 
@@ -89,8 +101,8 @@ class GoogleServiceAccountCredential(CredentialType):
     id = "google_service_account"
     display_name = "Google service account"
     description = (
-        "A Google Cloud service account's JSON key, for Sheets, Drive, Calendar and Tasks, and for Gmail when it "
-        "acts as a Workspace user."
+        "A Google Cloud service account's JSON key, for Sheets, Drive, Docs, Calendar, Tasks and BigQuery, and for "
+        "Gmail and Contacts when it acts as a Workspace user."
     )
     Fields = GoogleServiceAccountFields
     secret_fields = frozenset({"service_account_json"})

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 standing in for Google's OAuth token endpoint, Sheets, Drive, Gmail, Calendar, Tasks.
+"""A real HTTP server on 127.0.0.1 standing in for Google's OAuth token endpoint and its Workspace and Cloud APIs.
 
 Routes:
     ``POST /token``  the JWT-bearer grant: the assertion must be signed by a registered service account's key
@@ -29,6 +29,28 @@ Routes:
     Tasks (``/tasks/v1/lists/<list id>/tasks``): insert (``parent``), list (``showCompleted``, ``maxResults`` up
                      to 100, ``pageToken``), GET, PATCH and DELETE ``.../<task id>``; ``@default`` is the default
                      list. Due dates keep their date only, as Google's do.
+    Docs (``/v1/documents``): POST creates (``title``); GET ``.../<id>`` answers the document (a section break,
+                     then a paragraph per line with UTF-16 indexes; page breaks as ``pageBreak`` elements);
+                     ``POST .../<id>:batchUpdate`` applies ``insertText``, ``insertPageBreak`` (``location`` or
+                     ``endOfSegmentLocation``), ``replaceAllText`` (``matchCase``) and ``deleteContentRange`` all or
+                     none, refusing out-of-range indexes and unknown requests (400) as Docs words them.
+    People (``/v1/people``): ``:createContact``, ``/<id>`` GET (``personFields`` required and checked),
+                     ``/<id>:updateContact`` PATCH (``updatePersonFields`` required; the body's ``etag`` must be the
+                     current one, else 400 FAILED_PRECONDITION), ``/<id>:deleteContact``, ``/me/connections``
+                     (``pageSize`` 1-1000, ``pageToken``, ``sortOrder``) and ``:searchContacts`` (``readMask``,
+                     ``pageSize`` up to 30; word-prefix matches on names, emails, phones and companies; an empty
+                     query, the warm-up, answers nothing).
+    BigQuery (``/bigquery/v2/projects/<project>/``): ``queries`` POST (jobs.query: GoogleSQL only with
+                     parameters, every @name bound, parameter values checked by type; the results of a query
+                     registered with :meth:`FakeGoogle.add_query`, else a syntax error), ``queries/<job id>`` GET
+                     (jobs.getQueryResults: ``location``, ``maxResults``, ``pageToken``; unfinished for
+                     :attr:`FakeGoogle.query_polls` polls), ``datasets/<d>/tables/<t>`` GET (tables.get,
+                     ``selectedFields``), ``.../data`` GET (tabledata.list, paged) and ``.../insertAll`` POST
+                     (rows checked against the schema, ``insertErrors`` with ``stopped`` for the rows held back
+                     unless ``skipInvalidRows``, ``ignoreUnknownValues``, ``insertId`` deduplication). Rows are
+                     ``{"f": [{"v": ...}]}`` with TIMESTAMPs as epoch seconds, or microseconds with
+                     ``formatOptions.useInt64Timestamp``.
+    Docs, People and BigQuery want their API's scope.
     Errors are Google's ``{"error": {"code", "message", "status", "errors": [{"message", "domain", "reason"}]}}``;
     :meth:`FakeGoogle.fail_next` makes the next API requests fail (rate limits).
 
@@ -47,10 +69,10 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -85,6 +107,9 @@ API_SCOPES = {
     "/gmail/": "https://mail.google.com/",
     "/calendar/": "https://www.googleapis.com/auth/calendar",
     "/tasks/": "https://www.googleapis.com/auth/tasks",
+    "/v1/documents": "https://www.googleapis.com/auth/documents",
+    "/v1/people": "https://www.googleapis.com/auth/contacts",
+    "/bigquery/": "https://www.googleapis.com/auth/bigquery",
 }
 """The scope a token needs for each API the fake checks scopes of (Sheets and Drive are not checked)."""
 REASONS = {
@@ -102,6 +127,43 @@ SYSTEM_LABELS = frozenset(
 GMAIL_TERM = re.compile(r'\S+:"[^"]*"|"[^"]*"|\S+')
 DEFAULT_TASK_LIST = "MDE2NzYxNjY3MDkwNTI3NzY4MjY6MDow"
 """The id of the default task list (``@default``), in the shape of Google's."""
+DOCS_REQUESTS = frozenset({"insertText", "insertPageBreak", "replaceAllText", "deleteContentRange"})
+"""The batchUpdate requests the fake applies; any other is refused as Docs refuses an unknown one."""
+PERSON_FIELDS = frozenset(
+    {
+        "addresses",
+        "biographies",
+        "birthdays",
+        "calendarUrls",
+        "clientData",
+        "coverPhotos",
+        "emailAddresses",
+        "events",
+        "externalIds",
+        "genders",
+        "imClients",
+        "interests",
+        "locales",
+        "locations",
+        "memberships",
+        "metadata",
+        "miscKeywords",
+        "names",
+        "nicknames",
+        "occupations",
+        "organizations",
+        "phoneNumbers",
+        "photos",
+        "relations",
+        "sipAddresses",
+        "skills",
+        "urls",
+        "userDefined",
+    }
+)
+"""The person fields People knows (personFields, readMask and updatePersonFields paths)."""
+Rows = list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]]
+"""A registered query's rows, or a function of its bound parameters (by name) giving them."""
 
 
 @cache
@@ -126,6 +188,10 @@ class Received:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
@@ -152,6 +218,20 @@ class FakeGoogle:
     """Events by id of every calendar by id; a primary calendar appears when first used."""
     task_lists: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {DEFAULT_TASK_LIST: {}})
     """Tasks by id of every task list by id."""
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Docs documents by id: ``title``, ``text`` (ending with a newline; ``\\f`` is a page break), ``revision``."""
+    contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """People contacts by resource name (``people/c...``), oldest first."""
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """BigQuery tables by ``project.dataset.table``: ``schema`` (fields), ``rows`` (dicts), ``insert_ids`` seen."""
+    queries: dict[str, tuple[list[dict[str, Any]], Rows]] = field(default_factory=dict)
+    """What BigQuery answers each query (whitespace collapsed): its schema fields and rows."""
+    statements: dict[str, int] = field(default_factory=dict)
+    """DML statements BigQuery runs (whitespace collapsed): how many rows each changes."""
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """BigQuery query jobs by id: their results and how many more polls they stay unfinished."""
+    query_polls: int = 0
+    """How many times a new query job answers ``jobComplete: false`` before its results."""
     failures: list[tuple[int, str, str, str | None]] = field(default_factory=list)
     """Errors the next API requests get (status, message, gRPC status, reason), oldest first."""
     requests: list[Received] = field(default_factory=list)
@@ -248,6 +328,35 @@ class FakeGoogle:
             created = _new_task(self, list_id, len(tasks), task)
             tasks[created["id"]] = created
         return created
+
+    def add_document(self, title: str, text: str = "") -> str:
+        """Put a Docs document with this body text into the fake; returns its id."""
+        document_id = f"1doc{next(self._ids):06d}{secrets.token_hex(8)}"
+        with self.lock:
+            self.documents[document_id] = {"title": title, "text": text + "\n", "revision": 1}
+        return document_id
+
+    def add_contact(self, **person: Any) -> dict[str, Any]:
+        """Put a contact (People person fields: ``names``, ``emailAddresses``...) into the fake."""
+        with self.lock:
+            created = _person(f"people/c{next(self._ids):019d}", person)
+            self.contacts[created["resourceName"]] = created
+        return created
+
+    def add_table(self, table: str, schema: list[dict[str, Any]], rows: list[dict[str, Any]] | None = None) -> None:
+        """A BigQuery table ``project.dataset.table`` with schema fields (``name``, ``type``, ``mode``, ``fields``)."""
+        with self.lock:
+            self.tables[table] = {"schema": schema, "rows": list(rows or []), "insert_ids": set()}
+
+    def add_query(self, sql: str, schema: list[dict[str, Any]], rows: Rows) -> None:
+        """What BigQuery answers ``sql``: the result's schema fields, and its rows or a function of the parameters."""
+        with self.lock:
+            self.queries[" ".join(sql.split())] = (schema, rows)
+
+    def add_statement(self, sql: str, affected_rows: int) -> None:
+        """A DML statement (INSERT, UPDATE, DELETE, MERGE) BigQuery runs, changing ``affected_rows`` rows."""
+        with self.lock:
+            self.statements[" ".join(sql.split())] = affected_rows
 
     def received(self, prefix: str) -> list[Received]:
         with self.lock:
@@ -562,6 +671,274 @@ def _gmail_matches(fake: FakeGoogle, entry: dict[str, Any], query: str) -> bool:
     return True
 
 
+def _utf16(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units, the unit of Docs indexes."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _offset(text: str, units: int) -> int:
+    """The position in ``text`` of a Docs index counted in UTF-16 code units from the text's start."""
+    counted = 0
+    for position, char in enumerate(text):
+        if counted >= units:
+            return position
+        counted += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+def _document(document_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """A Docs document resource of a stored text: a section break, then a paragraph per line (``\\f``: a page break)."""
+    content: list[dict[str, Any]] = [
+        {"endIndex": 1, "sectionBreak": {"sectionStyle": {"columnSeparatorStyle": "NONE", "sectionType": "CONTINUOUS"}}}
+    ]
+    index = 1
+    for line in entry["text"].splitlines(keepends=True):
+        elements = []
+        start = index
+        for piece in re.split(r"(\f)", line):
+            if not piece:
+                continue
+            end = index + _utf16(piece)
+            kind = (
+                {"pageBreak": {"textStyle": {}}} if piece == "\f" else {"textRun": {"content": piece, "textStyle": {}}}
+            )
+            elements.append({"startIndex": index, "endIndex": end, **kind})
+            index = end
+        paragraph = {
+            "elements": elements,
+            "paragraphStyle": {"namedStyleType": "NORMAL_TEXT", "direction": "LEFT_TO_RIGHT"},
+        }
+        content.append({"startIndex": start, "endIndex": index, "paragraph": paragraph})
+    return {
+        "documentId": document_id,
+        "title": entry["title"],
+        "body": {"content": content},
+        "revisionId": f"rev-{entry['revision']}",
+        "suggestionsViewMode": "SUGGESTIONS_INLINE",
+    }
+
+
+class DocsRequestError(ValueError):
+    """A batchUpdate request Docs refuses; its message is Google's."""
+
+
+def _docs_location(request: dict[str, Any], text: str, where: str) -> int:
+    """The Python position in ``text`` a request's ``location`` or ``endOfSegmentLocation`` points at."""
+    end = 1 + _utf16(text)
+    if ("location" in request) == ("endOfSegmentLocation" in request):
+        raise DocsRequestError(f"Invalid {where}: exactly one of location or endOfSegmentLocation must be set.")
+    if "endOfSegmentLocation" in request:
+        return len(text) - 1
+    index = int(request["location"].get("index", 0))
+    if index < 1:
+        raise DocsRequestError(f"Invalid {where}: Index {index} must be greater than or equal to 1.")
+    if index >= end:
+        raise DocsRequestError(
+            f"Invalid {where}: Index {index} must be less than the end index of the referenced segment, {end}."
+        )
+    return _offset(text, index - 1)
+
+
+def _docs_apply(text: str, requests: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """``text`` after a batchUpdate's requests, and their replies; all or nothing.
+
+    Raises:
+        DocsRequestError: A request Docs refuses, with its message.
+    """
+    replies: list[dict[str, Any]] = []
+    for number, entry in enumerate(requests):
+        kinds = list(entry) if isinstance(entry, dict) else []
+        if len(kinds) != 1 or kinds[0] not in DOCS_REQUESTS:
+            name = kinds[0] if kinds else ""
+            raise DocsRequestError(
+                f"Invalid JSON payload received. Unknown name \"{name}\" at 'requests[{number}]': Cannot find field."
+            )
+        kind = kinds[0]
+        request = entry[kind]
+        where = f"requests[{number}].{kind}"
+        if kind == "insertText":
+            position = _docs_location(request, text, where)
+            text = text[:position] + str(request.get("text", "")) + text[position:]
+            replies.append({})
+        elif kind == "insertPageBreak":
+            position = _docs_location(request, text, where)
+            text = text[:position] + "\f\n" + text[position:]
+            replies.append({})
+        elif kind == "replaceAllText":
+            contains = request.get("containsText") or {}
+            needle = str(contains.get("text", ""))
+            if not needle:
+                raise DocsRequestError(f"Invalid {where}: containsText.text must not be empty.")
+            flags = 0 if contains.get("matchCase") else re.IGNORECASE
+            replacement = str(request.get("replaceText", ""))
+            body, count = re.subn(re.escape(needle), lambda _, new=replacement: new, text[:-1], flags=flags)
+            text = body + "\n"
+            replies.append({"replaceAllText": {"occurrencesChanged": count} if count else {}})
+        else:
+            span = request.get("range") or {}
+            start, end = int(span.get("startIndex", 0)), int(span.get("endIndex", 0))
+            if start < 1 or end <= start:
+                raise DocsRequestError(f"Invalid {where}: The range should not be empty.")
+            if end > _utf16(text):
+                raise DocsRequestError(
+                    f"Invalid {where}: The range cannot include the newline character at the end of the segment."
+                )
+            text = text[: _offset(text, start - 1)] + text[_offset(text, end - 1) :]
+            replies.append({})
+    return text, replies
+
+
+def _display_names(names: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Names as People returns them: with the display forms it derives from the parts."""
+    shown = []
+    for name in names:
+        given, family = name.get("givenName", ""), name.get("familyName", "")
+        display = " ".join(part for part in (given, family) if part)
+        shown.append(
+            {
+                **name,
+                "displayName": display,
+                "displayNameLastFirst": ", ".join(part for part in (family, given) if part),
+                "unstructuredName": display,
+            }
+        )
+    return shown
+
+
+def _person(resource: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored contact from a createContact or updateContact body: every entry gets its metadata."""
+    person: dict[str, Any] = {
+        "resourceName": resource,
+        "etag": f"%{secrets.token_urlsafe(12)}",
+        "metadata": {
+            "sources": [{"type": "CONTACT", "id": resource.removeprefix("people/c"), "updateTime": _now()}],
+            "objectType": "PERSON",
+        },
+    }
+    for key, entries in data.items():
+        if key in PERSON_FIELDS and isinstance(entries, list) and entries:
+            if key == "names":
+                entries = _display_names(entries)
+            person[key] = [
+                {**entry, "metadata": {"primary": position == 0, "source": {"type": "CONTACT"}}}
+                for position, entry in enumerate(entries)
+            ]
+    return person
+
+
+def _masked(person: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    return {key: value for key, value in person.items() if key in ("resourceName", "etag") or key in fields}
+
+
+def _person_words(person: dict[str, Any]) -> list[str]:
+    """What searchContacts matches the start of: names, email addresses, phone numbers and companies."""
+    texts = [name.get("displayName", "") for name in person.get("names", [])]
+    texts += [entry.get("value", "") for key in ("emailAddresses", "phoneNumbers") for entry in person.get(key, [])]
+    texts += [organization.get("name", "") for organization in person.get("organizations", [])]
+    return [word.lower() for text in texts for word in [*re.split(r"[\s@.]+", text), text] if word]
+
+
+def _bq_cell(column: dict[str, Any], value: Any, int64_timestamps: bool) -> Any:
+    """A stored value as BigQuery's REST rows carry it: text, ``{"f": [...]}`` records, ``[{"v": ...}]`` arrays."""
+    if value is None:
+        return None
+    if column.get("mode") == "REPEATED":
+        single = {**column, "mode": "NULLABLE"}
+        return [{"v": _bq_cell(single, entry, int64_timestamps)} for entry in value]
+    kind = column["type"]
+    if kind in ("RECORD", "STRUCT"):
+        return {"f": [{"v": _bq_cell(sub, value.get(sub["name"]), int64_timestamps)} for sub in column["fields"]]}
+    if kind in ("BOOLEAN", "BOOL"):
+        return "true" if value else "false"
+    if kind == "TIMESTAMP":
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        micros = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        return str(micros) if int64_timestamps else str(micros / 1_000_000)
+    if kind == "JSON":
+        return json.dumps(value)
+    return str(value)
+
+
+def _bq_rows(schema: list[dict[str, Any]], rows: list[dict[str, Any]], int64_timestamps: bool) -> list[dict[str, Any]]:
+    return [
+        {"f": [{"v": _bq_cell(column, row.get(column["name"]), int64_timestamps)} for column in schema]} for row in rows
+    ]
+
+
+def _bq_row_errors(schema: list[dict[str, Any]], data: dict[str, Any], ignore_unknown: bool) -> list[dict[str, Any]]:
+    """What insertAll refuses about one row, in BigQuery's words."""
+    columns = {column["name"]: column for column in schema}
+    errors = []
+    for name, value in data.items():
+        column = columns.get(name)
+        if column is None:
+            if not ignore_unknown:
+                errors.append(
+                    {"reason": "invalid", "location": name, "debugInfo": "", "message": f"no such field: {name}."}
+                )
+            continue
+        kind = column["type"]
+        wrong = (
+            (kind in ("INTEGER", "INT64") and not re.fullmatch(r"-?\d+", str(value)))
+            or (kind in ("FLOAT", "FLOAT64") and not re.fullmatch(r"-?\d+(\.\d*)?([eE][-+]?\d+)?", str(value)))
+            or (kind in ("BOOLEAN", "BOOL") and str(value).lower() not in ("true", "false"))
+        )
+        if value is not None and column.get("mode") != "REPEATED" and wrong:
+            label = {"INTEGER": "integer", "INT64": "integer", "FLOAT": "double", "FLOAT64": "double"}.get(
+                kind, "boolean"
+            )
+            message = f"Cannot convert value to {label} (bad value): {value}"
+            errors.append({"reason": "invalid", "location": name, "debugInfo": "", "message": message})
+    for name, column in columns.items():
+        if column.get("mode") == "REQUIRED" and data.get(name) is None:
+            errors.append(
+                {"reason": "invalid", "location": name, "debugInfo": "", "message": f"Missing required field: {name}."}
+            )
+    return errors
+
+
+def _bq_typed(column: dict[str, Any], value: Any) -> Any:
+    """A streamed JSON value as the table stores it (numbers from their text, as BigQuery coerces them)."""
+    if value is None or column.get("mode") == "REPEATED":
+        return value
+    kind = column["type"]
+    if kind in ("INTEGER", "INT64"):
+        return int(value)
+    if kind in ("FLOAT", "FLOAT64"):
+        return float(value)
+    if kind in ("BOOLEAN", "BOOL"):
+        return str(value).lower() == "true"
+    return value
+
+
+def _bq_parameter(entry: dict[str, Any]) -> Any:
+    """A bound query parameter's value as Python, read by its type.
+
+    Raises:
+        ValueError: The value is not of its type, with BigQuery's message.
+    """
+    kind = (entry.get("parameterType") or {}).get("type")
+    value = entry.get("parameterValue") or {}
+    if kind == "ARRAY":
+        element = {"parameterType": entry["parameterType"].get("arrayType") or {}}
+        return [_bq_parameter({**element, "parameterValue": item}) for item in value.get("arrayValues") or []]
+    text = value.get("value")
+    if text is None:
+        return None
+    try:
+        if kind == "INT64":
+            return int(text)
+        if kind == "FLOAT64":
+            return float(text)
+    except ValueError as err:
+        raise ValueError(f"Invalid {kind.lower()} value: {text}") from err
+    if kind == "BOOL":
+        if text not in ("true", "false"):
+            raise ValueError(f"Invalid bool value: {text}")
+        return text == "true"
+    return text
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeServer[FakeGoogle]
@@ -590,7 +967,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         headers = {name.lower(): value for name, value in self.headers.items()}
         with fake.lock:
-            fake.requests.append(Received(self.command, parts.path, query, headers))
+            fake.requests.append(Received(self.command, parts.path, query, headers, body))
         if parts.path == "/token":
             self._token(fake, dict(parse_qs(body.decode()).items()))
             return
@@ -617,6 +994,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._calendar(fake, token, parts.path.removeprefix("/calendar/v3/calendars/"), query, body)
         elif parts.path.startswith("/tasks/v1/lists/"):
             self._tasks(fake, parts.path.removeprefix("/tasks/v1/lists/"), query, body)
+        elif parts.path.startswith("/v1/documents"):
+            self._docs(fake, parts.path.removeprefix("/v1/documents"), body)
+        elif parts.path.startswith("/v1/people"):
+            self._people(fake, parts.path.removeprefix("/v1/"), query, body)
+        elif parts.path.startswith("/bigquery/v2/projects/"):
+            self._bigquery(fake, parts.path.removeprefix("/bigquery/v2/projects/"), query, body)
         else:
             self._error(404, f"no route {parts.path}", "NOT_FOUND")
 
@@ -1076,6 +1459,336 @@ class _Handler(BaseHTTPRequestHandler):
             answer["items"] = chosen[start : start + size]
         if start + size < len(chosen):
             answer["nextPageToken"] = str(start + size)
+        self._json(200, answer)
+
+    def _docs(self, fake: FakeGoogle, rest: str, body: bytes) -> None:
+        data = json.loads(body) if body else {}
+        if rest == "" and self.command == "POST":
+            document_id = fake.add_document(str(data.get("title") or "Untitled document"))
+            self._json(200, _document(document_id, fake.documents[document_id]))
+            return
+        document_id, _, verb = unquote(rest).lstrip("/").partition(":")
+        with fake.lock:
+            entry = fake.documents.get(document_id)
+        if entry is None:
+            self._error(404, "Requested entity was not found.", "NOT_FOUND")
+        elif not verb and self.command == "GET":
+            self._json(200, _document(document_id, entry))
+        elif verb == "batchUpdate" and self.command == "POST":
+            requests = data.get("requests")
+            if not isinstance(requests, list) or not requests:
+                self._error(400, "Invalid requests: must contain at least one request.", "INVALID_ARGUMENT")
+                return
+            try:
+                text, replies = _docs_apply(entry["text"], requests)
+            except DocsRequestError as err:
+                self._error(400, str(err), "INVALID_ARGUMENT")
+                return
+            with fake.lock:
+                entry.update(text=text, revision=entry["revision"] + 1)
+            revision = f"rev-{entry['revision']}"
+            self._json(
+                200, {"documentId": document_id, "replies": replies, "writeControl": {"requiredRevisionId": revision}}
+            )
+        else:
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+
+    def _people(self, fake: FakeGoogle, rest: str, query: dict[str, list[str]], body: bytes) -> None:
+        def first(name: str) -> str:
+            return (query.get(name) or [""])[0]
+
+        resource, _, verb = unquote(rest).partition(":")
+        data = json.loads(body) if body else {}
+        mask_name = "readMask" if verb == "searchContacts" else "personFields"
+        mask = [name for name in first(mask_name).split(",") if name]
+        unknown = [name for name in mask if name not in PERSON_FIELDS]
+        if unknown:
+            self._error(
+                400,
+                f'Invalid {mask_name} mask path: "{unknown[0]}". Valid paths are documented at '
+                "https://developers.google.com/people/api/rest/v1/people/get.",
+                "INVALID_ARGUMENT",
+            )
+            return
+        needs_mask = (
+            (resource == "people/me/connections") or verb == "searchContacts" or (not verb and self.command == "GET")
+        )
+        if needs_mask and not mask:
+            self._error(
+                400,
+                f"{mask_name} mask is required. Please specify one or more valid paths. Valid paths are documented "
+                "at https://developers.google.com/people/api/rest/v1/people/get.",
+                "INVALID_ARGUMENT",
+            )
+            return
+        if resource == "people" and verb == "createContact" and self.command == "POST":
+            with fake.lock:
+                person = _person(f"people/c{next(fake._ids):019d}", data)
+                fake.contacts[person["resourceName"]] = person
+            self._json(200, _masked(person, mask or sorted(PERSON_FIELDS)))
+        elif resource == "people" and verb == "searchContacts" and self.command == "GET":
+            self._people_search(fake, first("query"), int(first("pageSize") or "10"), mask)
+        elif resource == "people/me/connections" and self.command == "GET":
+            self._people_list(fake, query, mask)
+        elif resource.startswith("people/c"):
+            self._person(fake, resource, verb, query, data, mask)
+        else:
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+
+    def _person(
+        self,
+        fake: FakeGoogle,
+        resource: str,
+        verb: str,
+        query: dict[str, list[str]],
+        data: dict[str, Any],
+        mask: list[str],
+    ) -> None:
+        with fake.lock:
+            person = fake.contacts.get(resource)
+        if person is None:
+            self._error(404, "Requested entity was not found.", "NOT_FOUND")
+        elif not verb and self.command == "GET":
+            self._json(200, _masked(person, mask))
+        elif verb == "deleteContact" and self.command == "DELETE":
+            with fake.lock:
+                del fake.contacts[resource]
+            self._json(200, {})
+        elif verb == "updateContact" and self.command == "PATCH":
+            updating = [name for name in (query.get("updatePersonFields") or [""])[0].split(",") if name]
+            if not updating:
+                message = "updatePersonFields mask is required. Please specify one or more valid paths."
+                self._error(400, message, "INVALID_ARGUMENT")
+                return
+            if data.get("etag") != person["etag"]:
+                message = (
+                    "Request person.etag is different than the current person.etag. Clear local cache and get the "
+                    "latest person."
+                )
+                self._error(400, message, "FAILED_PRECONDITION")
+                return
+            kept = {key: value for key, value in person.items() if key in PERSON_FIELDS and key not in updating}
+            changed = _person(resource, {**kept, **{key: data.get(key) for key in updating}})
+            with fake.lock:
+                fake.contacts[resource] = changed
+            self._json(200, _masked(changed, mask or sorted(PERSON_FIELDS)))
+        else:
+            self._error(404, f"no route {resource}:{verb}", "NOT_FOUND")
+
+    def _people_search(self, fake: FakeGoogle, words: str, size: int, mask: list[str]) -> None:
+        if size > 30:
+            self._error(400, "Page size must be less than or equal to 30.", "INVALID_ARGUMENT")
+            return
+        terms = words.lower().split()
+        if not terms:
+            self._json(200, {})
+            return
+        with fake.lock:
+            matching = [
+                person
+                for person in fake.contacts.values()
+                if all(any(word.startswith(term) for word in _person_words(person)) for term in terms)
+            ]
+        results = [{"person": _masked(person, mask)} for person in matching[:size]]
+        self._json(200, {"results": results} if results else {})
+
+    def _people_list(self, fake: FakeGoogle, query: dict[str, list[str]], mask: list[str]) -> None:
+        size = int((query.get("pageSize") or ["100"])[0])
+        if not 1 <= size <= 1000:
+            self._error(400, "Page size must be between 1 and 1000.", "INVALID_ARGUMENT")
+            return
+        order = (query.get("sortOrder") or ["LAST_MODIFIED_ASCENDING"])[0]
+        with fake.lock:
+            people = list(fake.contacts.values())
+        if order == "LAST_MODIFIED_DESCENDING":
+            people.reverse()
+        elif order in ("FIRST_NAME_ASCENDING", "LAST_NAME_ASCENDING"):
+            part = "givenName" if order == "FIRST_NAME_ASCENDING" else "familyName"
+            people.sort(key=lambda person: (person.get("names") or [{}])[0].get(part, "").lower())
+        start = int((query.get("pageToken") or ["0"])[0])
+        answer: dict[str, Any] = {"totalPeople": len(people), "totalItems": len(people)}
+        if people[start : start + size]:
+            answer["connections"] = [_masked(person, mask) for person in people[start : start + size]]
+        if start + size < len(people):
+            answer["nextPageToken"] = str(start + size)
+        self._json(200, answer)
+
+    def _bigquery(self, fake: FakeGoogle, rest: str, query: dict[str, list[str]], body: bytes) -> None:
+        parts = [unquote(part) for part in rest.split("/")]
+        data = json.loads(body) if body else {}
+        int64_timestamps = (query.get("formatOptions.useInt64Timestamp") or ["false"])[0] == "true"
+        if len(parts) == 2 and parts[1] == "queries" and self.command == "POST":
+            self._bq_query(fake, parts[0], data)
+        elif len(parts) == 3 and parts[1] == "queries" and self.command == "GET":
+            self._bq_results(fake, parts[0], parts[2], query, int64_timestamps)
+        elif len(parts) >= 5 and parts[1] == "datasets" and parts[3] == "tables":
+            table_id = ".".join((parts[0], parts[2], parts[4]))
+            with fake.lock:
+                table = fake.tables.get(table_id)
+            if table is None:
+                self._error(404, f"Not found: Table {parts[0]}:{parts[2]}.{parts[4]}", "NOT_FOUND", "notFound")
+                return
+            selected = [name for name in (query.get("selectedFields") or [""])[0].split(",") if name]
+            schema = [column for column in table["schema"] if not selected or column["name"] in selected]
+            if parts[5:] == [] and self.command == "GET":
+                self._json(
+                    200,
+                    {
+                        "kind": "bigquery#table",
+                        "id": f"{parts[0]}:{parts[2]}.{parts[4]}",
+                        "tableReference": {"projectId": parts[0], "datasetId": parts[2], "tableId": parts[4]},
+                        "schema": {"fields": schema},
+                        "numRows": str(len(table["rows"])),
+                        "type": "TABLE",
+                        "location": "US",
+                    },
+                )
+            elif parts[5:] == ["data"] and self.command == "GET":
+                start = int((query.get("pageToken") or ["0"])[0])
+                size = int((query.get("maxResults") or ["100000"])[0])
+                answer: dict[str, Any] = {
+                    "kind": "bigquery#tableDataList",
+                    "etag": f"{secrets.token_hex(8)}==",
+                    "totalRows": str(len(table["rows"])),
+                }
+                page = table["rows"][start : start + size]
+                if page:
+                    answer["rows"] = _bq_rows(schema, page, int64_timestamps)
+                if start + size < len(table["rows"]):
+                    answer["pageToken"] = str(start + size)
+                self._json(200, answer)
+            elif parts[5:] == ["insertAll"] and self.command == "POST":
+                self._bq_insert(fake, table, data)
+            else:
+                self._error(404, f"no route {rest}", "NOT_FOUND")
+        else:
+            self._error(404, f"no route {rest}", "NOT_FOUND")
+
+    def _bq_query(self, fake: FakeGoogle, project: str, data: dict[str, Any]) -> None:
+        sql = str(data.get("query") or "")
+        bound = {entry.get("name"): entry for entry in data.get("queryParameters") or []}
+        if data.get("useLegacySql", True) is not False and bound:
+            self._error(400, "Query parameters cannot be used in Legacy SQL queries.", "INVALID_ARGUMENT", "invalid")
+            return
+        if bound and data.get("parameterMode") != "NAMED":
+            message = "Query parameters must all be named or all be positional: set parameterMode."
+            self._error(400, message, "INVALID_ARGUMENT", "invalid")
+            return
+        for match in re.finditer(r"@(\w+)", sql):
+            if match.group(1) not in bound:
+                line = sql.count("\n", 0, match.start()) + 1
+                column = match.start() - (sql.rfind("\n", 0, match.start()) + 1) + 1
+                message = f"Query parameter '{match.group(1)}' not found at [{line}:{column}]"
+                self._error(400, message, "INVALID_ARGUMENT", "invalidQuery")
+                return
+        key = " ".join(sql.split())
+        registered = fake.queries.get(key) or (([], []) if key in fake.statements else None)
+        if registered is None:
+            word = (sql.split() or [""])[0]
+            self._error(
+                400, f'Syntax error: Unexpected identifier "{word}" at [1:1]', "INVALID_ARGUMENT", "invalidQuery"
+            )
+            return
+        try:
+            values = {name: _bq_parameter(entry) for name, entry in bound.items()}
+        except ValueError as err:
+            self._error(400, str(err), "INVALID_ARGUMENT", "invalidQuery")
+            return
+        schema, rows = registered
+        location = str(data.get("location") or "US")
+        job_id = f"job_{secrets.token_hex(12)}"
+        with fake.lock:
+            fake.jobs[job_id] = {
+                "projectId": project,
+                "location": location,
+                "schema": schema,
+                "rows": rows(values) if callable(rows) else list(rows),
+                "affected": fake.statements.get(key),
+                "polls": fake.query_polls,
+            }
+        self._bq_page(
+            fake,
+            job_id,
+            0,
+            int(data.get("maxResults") or 100_000),
+            bool((data.get("formatOptions") or {}).get("useInt64Timestamp")),
+            "bigquery#queryResponse",
+        )
+
+    def _bq_results(
+        self, fake: FakeGoogle, project: str, job_id: str, query: dict[str, list[str]], int64_timestamps: bool
+    ) -> None:
+        with fake.lock:
+            job = fake.jobs.get(job_id)
+        location = (query.get("location") or [None])[0]
+        if job is None or job["projectId"] != project or (location and location != job["location"]):
+            self._error(404, f"Not found: Job {project}:{location or 'US'}.{job_id}", "NOT_FOUND", "notFound")
+            return
+        start = int((query.get("pageToken") or ["0"])[0])
+        size = int((query.get("maxResults") or ["100000"])[0])
+        self._bq_page(fake, job_id, start, size, int64_timestamps, "bigquery#getQueryResultsResponse")
+
+    def _bq_page(self, fake: FakeGoogle, job_id: str, start: int, size: int, int64_timestamps: bool, kind: str) -> None:
+        job = fake.jobs[job_id]
+        reference = {"projectId": job["projectId"], "jobId": job_id, "location": job["location"]}
+        with fake.lock:
+            pending = job["polls"] > 0
+            job["polls"] -= 1
+        if pending:
+            self._json(200, {"kind": kind, "jobReference": reference, "jobComplete": False})
+            return
+        answer: dict[str, Any] = {
+            "kind": kind,
+            "etag": f"{secrets.token_hex(8)}==",
+            "jobReference": reference,
+            "jobComplete": True,
+            "totalBytesProcessed": "1024",
+            "cacheHit": False,
+        }
+        if job["affected"] is not None:
+            # A DML statement's results have no schema or rows, only the count of rows it changed.
+            self._json(200, {**answer, "numDmlAffectedRows": str(job["affected"])})
+            return
+        answer.update(schema={"fields": job["schema"]}, totalRows=str(len(job["rows"])))
+        page = job["rows"][start : start + size]
+        if page:
+            answer["rows"] = _bq_rows(job["schema"], page, int64_timestamps)
+        if start + size < len(job["rows"]):
+            answer["pageToken"] = str(start + size)
+        self._json(200, answer)
+
+    def _bq_insert(self, fake: FakeGoogle, table: dict[str, Any], data: dict[str, Any]) -> None:
+        rows = data.get("rows") or []
+        if not rows:
+            self._error(400, "No rows present in the request.", "INVALID_ARGUMENT", "invalid")
+            return
+        ignore_unknown = bool(data.get("ignoreUnknownValues"))
+        problems = {
+            number: errors
+            for number, row in enumerate(rows)
+            if (errors := _bq_row_errors(table["schema"], row.get("json") or {}, ignore_unknown))
+        }
+        skipping = bool(data.get("skipInvalidRows"))
+        stopped = [{"reason": "stopped", "location": "", "debugInfo": "", "message": ""}]
+        columns = {column["name"]: column for column in table["schema"]}
+        with fake.lock:
+            for number, row in enumerate(rows):
+                if problems and (number in problems or not skipping):
+                    continue
+                insert_id = row.get("insertId")
+                if insert_id and insert_id in table["insert_ids"]:
+                    continue
+                if insert_id:
+                    table["insert_ids"].add(insert_id)
+                json_row = row.get("json") or {}
+                table["rows"].append({name: _bq_typed(column, json_row.get(name)) for name, column in columns.items()})
+        answer: dict[str, Any] = {"kind": "bigquery#tableDataInsertAllResponse"}
+        if problems:
+            answer["insertErrors"] = [
+                {"index": number, "errors": problems.get(number, stopped)}
+                for number in range(len(rows))
+                if number in problems or not skipping
+            ]
         self._json(200, answer)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
