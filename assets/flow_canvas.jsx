@@ -139,7 +139,7 @@ function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, ta
           data-testid={`edge-count-${id}`}
           style={{
             position: "absolute",
-            visibility: known ? "visible" : "hidden",
+            display: known ? "block" : "none",
             transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)`,
             fontSize: 11,
             padding: "0 4px",
@@ -159,10 +159,7 @@ function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, ta
 // A card's outline and badge follow its run status. The contents (handles,
 // icon, labels) are built by WorkflowNode and come in as children, so when a
 // status changes React re-renders this frame and reuses the children as they
-// were. The badge (like an edge's label) is positioned out of the flow and
-// only made visible or hidden: showing 300 of them with `display` would lay
-// each one out in the frame that paints a run's statuses. The badge and the
-// error line are always in the page, shown or hidden,
+// were. The badge and the error line are always in the page, shown or hidden,
 // and never empty (an empty element gains a text node when filled): Radix
 // Themes' stylesheet has a :root:has(...) rule, so inserting a node anywhere
 // makes the browser restyle the whole document (7,800 elements with 300
@@ -199,7 +196,7 @@ function CardFrame({ id, data, selected, height, children }) {
       <div
         data-testid={`node-status-${data.name}`}
         style={{
-          visibility: status ? "visible" : "hidden",
+          display: status ? "block" : "none",
           position: "absolute",
           top: -10,
           right: 8,
