@@ -217,13 +217,7 @@ def _run_button() -> rx.Component:
                     )
                 ),
                 spacing="2",
-            ),
-            # Kept in the page while closed, only hidden: Radix Themes styles the page through
-            # `:root:has(.radix-themes…)`, so unmounting this popover (itself a `.radix-themes`
-            # element) made the browser restyle all ~7,800 elements of a 300-node canvas in the
-            # very frame where the run's first statuses were to be painted.
-            custom_attrs={"forceMount": True},
-            style={"&[data-state='closed']": {"display": "none"}},
+            )
         ),
     )
 
