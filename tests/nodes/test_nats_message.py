@@ -27,6 +27,7 @@ from hitl_studio.engine.runner import RunResult
 from nodes.nats.credentials import NatsCredential, NatsFields
 from nodes.sdk import NodeError
 from tests.fakes.smtp_server import free_port
+from tests.loops import run_loop
 from tests.nodes.integrations import failure, host_for, outputs, run_node
 from tests.servers import nats_url_or_skip, unavailable
 
@@ -306,7 +307,7 @@ def test_connection_test_works_from_inside_an_event_loop(server: Server) -> None
     async def from_async_code() -> str:
         return NatsCredential.test_connection(NatsFields.model_validate(server.credential))
 
-    assert asyncio.run(from_async_code()).startswith("Connected to ")
+    assert run_loop(from_async_code).startswith("Connected to ")
 
 
 def test_connection_test_names_an_unreachable_server() -> None:
