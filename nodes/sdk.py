@@ -22,7 +22,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 TYPE_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 """Type ids are permanent, dotted, lower-case: ``slack.send_message``, ``core.set``."""
@@ -454,3 +454,30 @@ ApiToken = Annotated[str, AfterValidator(_bare_token)]
 
 ApiUrl = Annotated[str, AfterValidator(_api_url)]
 """A credential's API base URL (http or https), without its trailing slash."""
+
+
+def number_as_text(value: Any) -> Any:
+    """A number typed or mapped into a text field, as text (``12.5`` → ``"12.5"``); anything else unchanged.
+
+    Expressions and JSON bodies hand numbers to fields that services want as strings (prices,
+    postcodes, phone numbers); booleans are left alone so pydantic still refuses them.
+    """
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class TextFields(BaseModel):
+    """A group of optional text fields sent as one object (an address): numbers read as text, missing ones as empty.
+
+    :meth:`given` is what to send: on an update, a field left empty keeps the service's value.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        return "" if value is None else number_as_text(value)
+
+    def given(self) -> dict[str, str]:
+        """The fields that were given, stripped, under their own names."""
+        return {name: value.strip() for name, value in self.model_dump().items() if value.strip()}

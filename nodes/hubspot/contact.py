@@ -8,7 +8,17 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from nodes.hubspot._client import HubspotClient, object_path
 from nodes.hubspot._properties import OtherProperties, PropertyNames, properties_body
-from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeOutput, Parameters, param
+from nodes.sdk import (
+    Category,
+    Context,
+    CredentialRequirement,
+    Item,
+    Node,
+    NodeOutput,
+    Parameters,
+    number_as_text,
+    param,
+)
 
 Operation = Literal["upsert", "get", "get_many", "search", "delete"]
 FilterOperator = Literal[
@@ -61,7 +71,7 @@ class SearchFilter(BaseModel):
     @field_validator("value", "high_value", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return number_as_text(value)
 
     @model_validator(mode="after")
     def _complete(self) -> SearchFilter:

@@ -9,7 +9,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeOutput, Parameters, param
+from nodes.sdk import (
+    Category,
+    Context,
+    CredentialRequirement,
+    Item,
+    Node,
+    NodeOutput,
+    Parameters,
+    TextFields,
+    number_as_text,
+    param,
+)
 from nodes.shopify._client import ShopifyClient, names
 
 Operation = Literal["create", "get", "get_many", "update", "delete"]
@@ -46,7 +57,7 @@ class LineItem(BaseModel):
     @field_validator("price", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return number_as_text(value)
 
     @model_validator(mode="after")
     def _variant_or_custom(self) -> LineItem:
@@ -67,10 +78,8 @@ class LineItem(BaseModel):
         return {"title": self.title.strip(), "price": self.price.strip(), "quantity": self.quantity}
 
 
-class Address(BaseModel):
+class Address(TextFields):
     """A shipping address; empty fields are left out (on update: left as they are)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     first_name: str = param("", title="First name")
     last_name: str = param("", title="Last name")
@@ -82,17 +91,6 @@ class Address(BaseModel):
     zip: str = param("", title="Postal code")
     country: str = param("", title="Country", description="The country's name or its ISO code: DE, United States.")
     phone: str = param("", title="Phone")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-    def body(self) -> dict[str, str]:
-        """The address's given fields, as Shopify names them."""
-        return {name: value.strip() for name, value in self.model_dump().items() if value.strip()}
 
 
 class ShopifyOrderParameters(Parameters):
@@ -263,7 +261,7 @@ class ShopifyOrderParameters(Parameters):
             order["tags"] = ", ".join(self.tags)
         if self.note.strip():
             order["note"] = self.note
-        address = self.shipping_address.body() if self.shipping_address else {}
+        address = self.shipping_address.given() if self.shipping_address else {}
         if address:
             order["shipping_address"] = address
         return order

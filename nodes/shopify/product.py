@@ -8,7 +8,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeOutput, Parameters, param
+from nodes.sdk import (
+    Category,
+    Context,
+    CredentialRequirement,
+    Item,
+    Node,
+    NodeOutput,
+    Parameters,
+    number_as_text,
+    param,
+)
 from nodes.shopify._client import ShopifyClient, names
 
 Operation = Literal["create", "get", "get_many", "update", "delete"]
@@ -34,9 +44,7 @@ class Variant(BaseModel):
     @field_validator("price", "compare_at_price", "sku", "option1", mode="before")
     @classmethod
     def _as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return "" if value is None else number_as_text(value)
 
     @field_validator("price", "compare_at_price")
     @classmethod

@@ -8,7 +8,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from nodes.sdk import Category, Context, CredentialRequirement, Item, Node, NodeOutput, Parameters, param
+from nodes.sdk import (
+    Category,
+    Context,
+    CredentialRequirement,
+    Item,
+    Node,
+    NodeOutput,
+    Parameters,
+    TextFields,
+    param,
+)
 from nodes.woocommerce._client import WoocommerceClient
 
 Operation = Literal["create", "get", "get_many", "update", "delete"]
@@ -47,10 +57,8 @@ class LineItem(BaseModel):
         return line
 
 
-class ShippingAddress(BaseModel):
+class ShippingAddress(TextFields):
     """An address; empty fields are left out (on update: left as they are)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     first_name: str = param("", title="First name")
     last_name: str = param("", title="Last name")
@@ -62,17 +70,6 @@ class ShippingAddress(BaseModel):
     postcode: str = param("", title="Postcode")
     country: str = param("", title="Country", description="The ISO code: US, DE.")
     phone: str = param("", title="Phone")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> Any:
-        if value is None:
-            return ""
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-    def body(self) -> dict[str, str]:
-        """The given fields, as WooCommerce names them."""
-        return {name: value.strip() for name, value in self.model_dump().items() if value.strip()}
 
 
 class BillingAddress(ShippingAddress):
@@ -255,7 +252,7 @@ class WoocommerceOrderParameters(Parameters):
             if self.payment_method_title.strip():
                 order["payment_method_title"] = self.payment_method_title.strip()
         for name, address in (("billing", self.billing), ("shipping", self.shipping)):
-            fields = address.body() if address else {}
+            fields = address.given() if address else {}
             if fields:
                 order[name] = fields
         if self.customer_note.strip():
