@@ -5,8 +5,9 @@
 // stop, connect, delete, select, drop from the palette, copy/paste, undo/redo,
 // sticky-note edits). The graph prop changes only when the workflow's
 // structure changes (its `version` goes up); run statuses arrive in their own
-// prop and reach the cards through a per-card store, so a status tick never
-// re-sends the node list and re-renders only the cards and edges it changed.
+// prop and reach the cards through a per-card store that paints them as data
+// attributes, so a status tick never re-sends the node list and renders no
+// React component at all.
 // See docs/ARCHITECTURE.md, "Studio".
 import React, {
   createContext,
@@ -18,11 +19,9 @@ import React, {
   useMemo,
   useRef,
   useState,
-  useSyncExternalStore,
 } from "react";
 import {
   Background,
-  BaseEdge,
   Controls,
   EdgeLabelRenderer,
   Handle,
@@ -44,6 +43,12 @@ const FIT_OPTIONS = { padding: 0.2, maxZoom: 1 };
 const StatusContext = createContext(null);
 const HandlersContext = createContext({});
 
+// Run statuses are drawn by this stylesheet from data attributes that the
+// status store writes on the cards' and edges' own elements (see paintCard):
+// a status tick renders no React component and sets no inline style. The
+// status rules set no custom property: one is inherited, and changing it on a
+// card would restyle every element inside the card (the whole canvas, when a
+// run touches all cards).
 const STATUS_COLOURS = {
   running: "var(--blue-9)",
   succeeded: "var(--green-9)",
@@ -52,6 +57,21 @@ const STATUS_COLOURS = {
   queued: "var(--gray-8)",
   pinned: "var(--violet-9)",
 };
+const STATUS_CSS = [
+  ".hitl-node { border-color: var(--hitl-ring); }",
+  ".hitl-badge { display: none; background: var(--hitl-ring); }",
+  ".hitl-node[data-run] > .hitl-badge { display: block; }",
+  ...Object.entries(STATUS_COLOURS).flatMap(([status, colour]) => [
+    `.hitl-node[data-status="${status}"] { border-color: ${colour}; }`,
+    `.hitl-node[data-status="${status}"] > .hitl-badge { background: ${colour}; }`,
+  ]),
+  ".hitl-message { display: none; }",
+  ".hitl-node[data-error] .hitl-message { display: block; }",
+  ".hitl-edge-count { display: none; }",
+  ".hitl-edge-count[data-count] { display: block; }",
+  ".react-flow__edge-path[data-count] { stroke: var(--gray-8); stroke-width: 2; }",
+  '.react-flow__edge-path[data-count="some"] { stroke: var(--green-9); }',
+].join("\n");
 
 function handleTop(index, count) {
   return `${((index + 1) * 100) / (count + 1)}%`;
@@ -102,44 +122,81 @@ function createStatusStore() {
   };
 }
 
-function useCardStatus(id) {
-  return useCardStatusPart(id, (status) => status);
-}
-
-// One part of a card's status, such as an edge's item count: a component
-// reading a part renders again only when that part changes, not on every
-// tick of its card (`pick` must return a plain value for that to hold).
-function useCardStatusPart(id, pick) {
+// Keeps an element's run status drawn: `paint(status)` runs now, and again
+// whenever the store's entry for `id` changes, writing data attributes and
+// text on elements React rendered once. React never renders these attributes
+// or texts itself, so its re-renders (selection, a new graph) leave them be.
+// Returns the draw function, for elements that mount later (a portal's).
+function useStatusPainter(id, paint, deps) {
   const store = useContext(StatusContext);
-  const subscribe = useCallback((listener) => store.subscribe(id, listener), [store, id]);
-  return useSyncExternalStore(subscribe, () => pick(store.get(id)));
+  const draw = useCallback(() => paint(store.get(id)), [store, id, ...deps]);
+  useLayoutEffect(() => {
+    draw();
+    return store.subscribe(id, draw);
+  }, [store, id, draw]);
+  return draw;
 }
 
-const pickMessage = (status) => (status && status.message ? status.message : "");
+function setAttribute(element, name, value) {
+  if (!element) return;
+  if (value === null) {
+    if (element.hasAttribute(name)) element.removeAttribute(name);
+  } else if (element.getAttribute(name) !== value) {
+    element.setAttribute(name, value);
+  }
+}
+
+// Changes the text of an element's only text node in place: replacing the
+// node would be an insertion, which restyles the whole document (see CardFrame).
+function setText(element, text) {
+  const node = element && element.firstChild;
+  if (node && node.nodeValue !== text) node.nodeValue = text;
+}
 
 // A smooth-step edge that shows how many items went along it in the last run.
 // The count comes from the status store (the source card's entry), not from
 // the edge object: a run's statuses change no edge given to React Flow, which
-// would otherwise rebuild its edge lookups and re-render every edge. The label
-// is an HTML element (React Flow's SVG label measures itself with getBBox, a
-// forced layout per edge) that is always there and only shown or hidden: see
-// CardFrame for why status ticks insert no elements.
-function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, style, markerEnd }) {
+// would otherwise rebuild its edge lookups and re-render every edge. The paths
+// are BaseEdge's, written out so the visible one can carry the count's data
+// attribute. The label is an HTML element (React Flow's SVG label measures
+// itself with getBBox, a forced layout per edge) that is always there and only
+// shown or hidden by the stylesheet.
+function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, style, markerEnd, interactionWidth }) {
   const output = Number(String(sourceHandleId || "out-0").slice(4));
-  const count = useCardStatusPart(source, (status) => (status && status.items ? status.items[output] : undefined));
+  const line = useRef(null);
+  const label = useRef(null);
+  const draw = useStatusPainter(
+    source,
+    (status) => {
+      const count = status && status.items ? status.items[output] : undefined;
+      const known = count !== undefined && count !== null;
+      setAttribute(line.current, "data-count", known ? (count > 0 ? "some" : "none") : null);
+      setAttribute(label.current, "data-count", known ? String(count) : null);
+      setText(label.current, known ? `${count} item${count === 1 ? "" : "s"}` : "no items");
+    },
+    [output],
+  );
+  // The label lives in React Flow's label layer, which may mount after this
+  // edge: it is painted when it arrives.
+  const labelRef = useCallback(
+    (element) => {
+      label.current = element;
+      if (element) draw();
+    },
+    [draw],
+  );
   const [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition });
-  const known = count !== undefined && count !== null;
-  const stroke = known ? { ...style, stroke: count > 0 ? "var(--green-9)" : "var(--gray-8)", strokeWidth: 2 } : style;
   return (
     <>
-      <BaseEdge id={id} path={path} style={stroke} markerEnd={markerEnd} />
+      <path ref={line} id={id} d={path} fill="none" className="react-flow__edge-path" style={style} markerEnd={markerEnd} />
+      <path d={path} fill="none" strokeOpacity={0} strokeWidth={interactionWidth || 20} className="react-flow__edge-interaction" />
       <EdgeLabelRenderer>
         <div
-          className="nodrag nopan"
+          ref={labelRef}
+          className="nodrag nopan hitl-edge-count"
           data-testid={`edge-count-${id}`}
           style={{
             position: "absolute",
-            display: known ? "block" : "none",
             transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)`,
             fontSize: 11,
             padding: "0 4px",
@@ -149,33 +206,48 @@ function CountedEdge({ id, source, sourceHandleId, sourceX, sourceY, targetX, ta
             pointerEvents: "none",
           }}
         >
-          {known ? `${count} item${count === 1 ? "" : "s"}` : "no items"}
+          no items
         </div>
       </EdgeLabelRenderer>
     </>
   );
 }
 
-// A card's outline and badge follow its run status. The contents (handles,
-// icon, labels) are built by WorkflowNode and come in as children, so when a
-// status changes React re-renders this frame and reuses the children as they
-// were. The badge and the error line are always in the page, shown or hidden,
-// and never empty (an empty element gains a text node when filled): Radix
-// Themes' stylesheet has a :root:has(...) rule, so inserting a node anywhere
-// makes the browser restyle the whole document (7,800 elements with 300
-// cards), which cost more than the rest of a status tick together.
-function CardFrame({ id, data, selected, height, children }) {
-  const status = useCardStatus(id);
-  const state = status ? status.status : data.pinned ? "pinned" : "idle";
-  const ring = STATUS_COLOURS[state] || (data.problem ? "var(--red-7)" : selected ? "var(--accent-9)" : "var(--gray-7)");
+// Writes a card's run status on its elements: the frame's data-status (its
+// outline colour, through the stylesheet), data-run (the badge shown),
+// data-error (the error line shown), and the badge's and error line's texts.
+function paintCard(frame, status, pinned) {
+  if (!frame) return;
+  const state = status ? status.status : pinned ? "pinned" : "idle";
   const total = status && status.total !== undefined && status.total !== null ? ` · ${status.total}` : "";
+  const message = status && status.message ? status.message : "";
+  setAttribute(frame, "data-status", state);
+  setAttribute(frame, "data-run", status ? "" : null);
+  setAttribute(frame, "data-error", message ? "" : null);
+  setText(frame.querySelector(":scope > .hitl-badge"), `${state}${total}`);
+  setText(frame.querySelector(".hitl-message"), message || "no error");
+}
+
+// A card's outline, badge and error line follow its run status. React renders
+// the frame for its selection, problem and pinned look only; the status is
+// painted on it (paintCard) from the store, so a run's tick over 300 cards
+// costs a few attribute writes instead of 300 renders. The badge and the error
+// line are always in the page, shown or hidden, and never empty (an empty
+// element gains a text node when filled): Radix Themes' stylesheet has
+// :root:has(*) rules, so inserting a node anywhere makes the browser restyle
+// the whole document (7,800 elements with 300 cards).
+function CardFrame({ id, data, selected, height, children }) {
+  const frame = useRef(null);
+  useStatusPainter(id, (status) => paintCard(frame.current, status, data.pinned), [data.pinned]);
+  const ring = data.problem ? "var(--red-7)" : selected ? "var(--accent-9)" : "var(--gray-7)";
   return (
     <div
+      ref={frame}
       className="hitl-node"
       data-testid={`canvas-node-${data.name}`}
-      data-status={state}
       title={data.problem || data.description}
       style={{
+        "--hitl-ring": ring,
         width: 200,
         height,
         display: "flex",
@@ -183,7 +255,8 @@ function CardFrame({ id, data, selected, height, children }) {
         gap: 10,
         padding: "8px 12px",
         borderRadius: data.trigger ? "28px 8px 8px 28px" : 8,
-        border: `2px solid ${ring}`,
+        borderWidth: 2,
+        borderStyle: "solid",
         boxShadow: selected ? "0 0 0 3px var(--accent-a5)" : "0 1px 3px var(--black-a3)",
         background: "var(--color-panel-solid)",
         color: "var(--gray-12)",
@@ -194,9 +267,9 @@ function CardFrame({ id, data, selected, height, children }) {
     >
       {children}
       <div
+        className="hitl-badge"
         data-testid={`node-status-${data.name}`}
         style={{
-          display: status ? "block" : "none",
           position: "absolute",
           top: -10,
           right: 8,
@@ -204,21 +277,19 @@ function CardFrame({ id, data, selected, height, children }) {
           padding: "1px 6px",
           borderRadius: 8,
           color: "white",
-          background: ring,
         }}
       >
-        {`${state}${total}`}
+        idle
       </div>
     </div>
   );
 }
 
-function CardMessage({ id }) {
-  const message = useCardStatusPart(id, pickMessage);
+function CardMessage() {
   return (
     <div
+      className="hitl-message"
       style={{
-        display: message ? "block" : "none",
         fontSize: 11,
         color: "var(--red-11)",
         overflow: "hidden",
@@ -226,7 +297,7 @@ function CardMessage({ id }) {
         whiteSpace: "nowrap",
       }}
     >
-      {message || "no error"}
+      no error
     </div>
   );
 }
@@ -256,7 +327,7 @@ function WorkflowNode({ id, data, selected }) {
         <div style={{ fontSize: 11, color: "var(--gray-11)", overflow: "hidden", textOverflow: "ellipsis", whiteSpace: "nowrap" }}>
           {data.subtitle || data.label}
         </div>
-        <CardMessage id={id} />
+        <CardMessage />
       </div>
       {data.outputs.map((label, index) => (
         <React.Fragment key={`out-${index}`}>
@@ -374,7 +445,7 @@ function isTyping(target) {
 }
 
 function Canvas(props) {
-  const { graph, statuses, readOnly, colorMode } = props;
+  const { graph, readOnly, colorMode } = props;
   const flow = useReactFlow();
   const [nodes, setNodes] = useState(() => toNodes(graph));
   const [edges, setEdges] = useState(() => toEdges(graph));
@@ -483,13 +554,6 @@ function Canvas(props) {
     return () => window.removeEventListener("keydown", onKey);
   }, [props.onCopyNodes, props.onPasteNodes, props.onUndo, props.onRedo, readOnly]);
 
-  // Statuses go to the store: cards and edges re-render only for their own
-  // change, and React Flow's nodes and edges stay as they are.
-  const [statusStore] = useState(createStatusStore);
-  useLayoutEffect(() => {
-    statusStore.update(statuses);
-  }, [statuses]);
-
   const handlers = useMemo(
     () => ({ readOnly, noteChanged: (change) => call("onNoteChange", change) }),
     [readOnly, props.onNoteChange],
@@ -497,49 +561,58 @@ function Canvas(props) {
 
   return (
     <HandlersContext.Provider value={handlers}>
-      <StatusContext.Provider value={statusStore}>
-        <ReactFlow
-          nodes={nodes}
-          edges={edges}
-          nodeTypes={NODE_TYPES}
-          edgeTypes={EDGE_TYPES}
-          onNodesChange={onNodesChange}
-          onEdgesChange={onEdgesChange}
-          onNodeDragStop={onNodeDragStop}
-          onSelectionChange={onSelectionChange}
-          onConnect={onConnect}
-          isValidConnection={isValidConnection}
-          onDelete={onDelete}
-          onDragOver={onDragOver}
-          onDrop={onDrop}
-          onNodeDoubleClick={(_event, node) => call("onOpenNode", node.id)}
-          nodesDraggable={!readOnly}
-          nodesConnectable={!readOnly}
-          deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
-          multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-          colorMode={colorMode === "dark" ? "dark" : "light"}
-          defaultEdgeOptions={EDGE_OPTIONS}
-          minZoom={0.1}
-          maxZoom={2}
-          fitView
-          fitViewOptions={FIT_OPTIONS}
-          proOptions={{ hideAttribution: true }}
-        >
-          <Background gap={20} />
-          <Controls showInteractive={false} />
-          <MiniMap pannable zoomable nodeStrokeWidth={3} />
-        </ReactFlow>
-      </StatusContext.Provider>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={NODE_TYPES}
+        edgeTypes={EDGE_TYPES}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onNodeDragStop={onNodeDragStop}
+        onSelectionChange={onSelectionChange}
+        onConnect={onConnect}
+        isValidConnection={isValidConnection}
+        onDelete={onDelete}
+        onDragOver={onDragOver}
+        onDrop={onDrop}
+        onNodeDoubleClick={(_event, node) => call("onOpenNode", node.id)}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
+        deleteKeyCode={readOnly ? null : ["Backspace", "Delete"]}
+        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        colorMode={colorMode === "dark" ? "dark" : "light"}
+        defaultEdgeOptions={EDGE_OPTIONS}
+        minZoom={0.1}
+        maxZoom={2}
+        fitView
+        fitViewOptions={FIT_OPTIONS}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background gap={20} />
+        <Controls showInteractive={false} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+      </ReactFlow>
     </HandlersContext.Provider>
   );
 }
 
-export function FlowCanvas(props) {
+const MemoCanvas = memo(Canvas);
+
+// Statuses go to the store, which paints the cards and edges they changed:
+// a status tick renders neither the canvas nor React Flow nor any card.
+export function FlowCanvas({ statuses, ...props }) {
+  const [statusStore] = useState(createStatusStore);
+  useLayoutEffect(() => {
+    statusStore.update(statuses);
+  }, [statuses]);
   return (
     <div data-testid="flow-canvas" style={{ width: "100%", height: "100%" }}>
-      <ReactFlowProvider>
-        <Canvas {...props} />
-      </ReactFlowProvider>
+      <style>{STATUS_CSS}</style>
+      <StatusContext.Provider value={statusStore}>
+        <ReactFlowProvider>
+          <MemoCanvas {...props} />
+        </ReactFlowProvider>
+      </StatusContext.Provider>
     </div>
   );
 }
