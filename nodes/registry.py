@@ -26,6 +26,8 @@ from nodes.sdk import (
     CredentialType,
     Node,
     Parameters,
+    PollParameters,
+    PollTriggerNode,
     TriggerKind,
     TriggerNode,
 )
@@ -83,6 +85,11 @@ def validate_node_class(cls: type[Node]) -> None:
             problems.append(f"trigger_kind must be one of {', '.join(TriggerKind)}")
         if cls.inputs:
             problems.append("a trigger has no inputs")
+        if getattr(cls, "trigger_kind", None) == TriggerKind.POLL:
+            if not issubclass(cls, PollTriggerNode):
+                problems.append("a polling trigger must subclass nodes.sdk.PollTriggerNode")
+            elif not issubclass(cls.Parameters, PollParameters):
+                problems.append("a polling trigger's Parameters must subclass nodes.sdk.PollParameters")
     if problems:
         raise RegistryError(f"node class {_where(cls)}: " + "; ".join(problems))
 

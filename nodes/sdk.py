@@ -284,6 +284,11 @@ class Context(Protocol):
         ...
 
     @property
+    def execution_mode(self) -> str:
+        """How the run started (``manual``, ``webhook``, ``cron``, ``poll``, ...), as ``$execution.mode``."""
+        ...
+
+    @property
     def state(self) -> dict[str, Any]:
         """JSON-serialisable state kept for this node across its runs in one execution (loops)."""
         ...
@@ -433,6 +438,89 @@ class TriggerNode(Node):
 
     def execute(self, ctx: Context, items: list[Item]) -> NodeOutput | list[Item] | Wait:
         return [items]
+
+
+POLL_CURSOR = "poll_cursor"
+"""The key of :attr:`Context.state` under which the studio's poller hands a polling trigger its cursor."""
+
+
+class PollParameters(Parameters):
+    """What every polling trigger's parameters start with: how often to look.
+
+    The rule is the Schedule Trigger's (cron or ``@every``), so the node panel
+    shows the next times it polls and the studio books polls like schedules.
+    """
+
+    poll_every: str = param(
+        "@every 5m",
+        title="Poll every",
+        description="How often to look for something new: an interval such as '@every 5m' (s, m, h), "
+        "or a five-field cron expression such as '*/10 8-18 * * 1-5'.",
+        widget="cron",
+        no_expressions=True,
+    )
+    timezone: str = param("UTC", title="Time zone", placeholder="Europe/Paris", no_expressions=True, advanced=True)
+
+    @field_validator("poll_every")
+    @classmethod
+    def _valid_rule(cls, value: str) -> str:
+        from nodes.triggers.schedule import checked_rule
+
+        return checked_rule(value.strip())
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from nodes.triggers.schedule import checked_timezone
+
+        return checked_timezone(value)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What one poll found: the new items, and the cursor the next poll starts from.
+
+    The cursor is JSON the node alone reads (the last id or date seen, say); the
+    studio keeps it in the database between polls.
+    """
+
+    items: list[Item]
+    cursor: dict[str, Any]
+
+
+class PollTriggerNode(TriggerNode):
+    """A trigger that looks for something new on a schedule (a feed's entries, a mailbox's mail).
+
+    Subclasses implement :meth:`poll`. When a workflow is active the studio
+    calls it every ``poll_every`` with the cursor of the poll before, and starts
+    a run with the items it found, if any. The first poll after activation only
+    takes its cursor: what was already there when the workflow was switched on
+    is not new. A poll that fails starts a failed run, so the failure shows in
+    Executions and reaches the error workflow. Run by hand (the editor's Run),
+    the trigger polls from no cursor and outputs what the source holds now, so
+    a builder sees real data to work with.
+    """
+
+    trigger_kind: ClassVar[TriggerKind] = TriggerKind.POLL
+    Parameters: ClassVar[type[Parameters]] = PollParameters
+
+    @abc.abstractmethod
+    def poll(self, ctx: Context, cursor: Mapping[str, Any] | None) -> Poll:
+        """Look for items newer than ``cursor`` (``None``: everything there is now).
+
+        Raises:
+            NodeError: The source could not be read; the cursor is then kept.
+        """
+
+    def execute(self, ctx: Context, items: list[Item]) -> NodeOutput | list[Item] | Wait:
+        if ctx.execution_mode == "poll":
+            if POLL_CURSOR not in ctx.state:
+                # The run the poller started: its items are what the poll found.
+                return [items]
+            found = self.poll(ctx, ctx.state[POLL_CURSOR])
+            ctx.state[POLL_CURSOR] = found.cursor
+            return [found.items]
+        return [self.poll(ctx, None).items]
 
 
 def _bare_token(value: str) -> str:

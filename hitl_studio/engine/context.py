@@ -94,6 +94,10 @@ class NodeContext:
         return self._state
 
     @property
+    def execution_mode(self) -> str:
+        return self._runner.execution_mode
+
+    @property
     def timezone(self) -> str:
         return self._runner.timezone
 

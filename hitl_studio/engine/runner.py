@@ -219,6 +219,7 @@ class Runner:
         pinned: Mapping[str, list[Item]] | None = None,
         prior_outputs: Mapping[str, list[list[Item]]] | None = None,
         stop_after: str | None = None,
+        state: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RunResult:
         """Run from ``start_node``.
 
@@ -230,6 +231,8 @@ class Runner:
             prior_outputs: Outputs of an earlier run, reused for the nodes upstream of ``start_node``.
             stop_after: Run nothing downstream of this node ("run one node" in the editor: the
                 start node itself, so its parameters can be tried without running the rest).
+            state: Node name → the node's :attr:`Context.state` to start with (a polling
+                trigger's cursor from its previous poll); the run's is in ``RunResult.node_state``.
         """
         if start_node not in self.graph.nodes:
             raise ValueError(f"there is no node named {start_node!r} in this workflow")
@@ -237,6 +240,7 @@ class Runner:
             raise ValueError(f"there is no node named {stop_after!r} in this workflow")
         self._stop_after = stop_after
         self._pinned = dict(pinned or {})
+        self._state.update({name: dict(values) for name, values in (state or {}).items()})
         if prior_outputs:
             self.last_outputs.update({name: list(outputs) for name, outputs in prior_outputs.items()})
         spec = self.graph.nodes[start_node]

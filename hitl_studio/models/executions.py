@@ -30,6 +30,8 @@ class ExecutionMode(StrEnum):
     ERROR = "error"
     # A run started by the editor's "Listen for test event" (/webhook-test/...), on any saved version.
     TEST = "test"
+    # A run a polling trigger started with what it found (or with its failure).
+    POLL = "poll"
 
 
 class ExecutionStatus(StrEnum):

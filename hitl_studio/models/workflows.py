@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from hitl_studio.models._columns import created_at_field, foreign_key, id_field, json_field, time_field
+from hitl_studio.models._columns import (
+    created_at_field,
+    foreign_key,
+    id_field,
+    json_field,
+    optional_json_field,
+    time_field,
+)
 
 
 def empty_graph() -> dict[str, Any]:
@@ -50,7 +57,7 @@ class WorkflowVersion(SQLModel, table=True):
 
 
 class Schedule(SQLModel, table=True):
-    """A cron trigger of an active workflow; the reconciler rebuilds scheduler jobs from these rows."""
+    """A cron or polling trigger of an active workflow; the reconciler rebuilds scheduler jobs from these rows."""
 
     __tablename__ = "schedule"
     __table_args__ = (UniqueConstraint("workflow_id", "node_id"),)
@@ -63,4 +70,6 @@ class Schedule(SQLModel, table=True):
     active: bool = Field(default=True)
     next_run_at: datetime | None = time_field(index=True)
     last_run_at: datetime | None = time_field()
+    poll_cursor: dict[str, Any] | None = optional_json_field()
+    """A polling trigger's cursor after its last poll (``None``: not polled since activation)."""
     created_at: datetime = created_at_field()

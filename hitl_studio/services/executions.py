@@ -48,7 +48,7 @@ from hitl_studio.services import run_results
 from hitl_studio.services.errors import Conflict, InvalidInput, NotFound
 from hitl_studio.settings import get_settings
 from nodes.registry import get_registry
-from nodes.sdk import Item, NodeError, TriggerKind
+from nodes.sdk import POLL_CURSOR, Item, NodeError, TriggerKind
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ MODE_TRIGGERS = {
     ExecutionMode.CRON: TriggerKind.SCHEDULE,
     ExecutionMode.ERROR: TriggerKind.ERROR,
     ExecutionMode.SUBWORKFLOW: TriggerKind.SUBWORKFLOW,
+    ExecutionMode.POLL: TriggerKind.POLL,
 }
 
 
@@ -292,6 +293,50 @@ def start_execution(workflow_id: str, items: list[dict[str, Any]], options: Star
     get_queue().enqueue(RUN_JOB, execution.id, job_id=job_id(execution.id))
     events.publish("execution.status", execution_id=execution.id, workflow_id=workflow_id, status="queued")
     return execution
+
+
+@dataclass
+class PollOutcome:
+    """One poll of a polling trigger: what it found and its next cursor, or the failed run that records why not."""
+
+    items: list[Item]
+    cursor: dict[str, Any] | None
+    failed_execution_id: str | None = None
+
+
+def poll_trigger(workflow_id: str, version: int, node_name: str, cursor: Mapping[str, Any] | None) -> PollOutcome:
+    """Run a polling trigger alone, from ``cursor``, without recording a run unless the poll fails.
+
+    Most polls find nothing, and a row per empty poll would bury the runs that
+    matter; a failed poll is recorded as a failed ``poll`` run with the
+    trigger's step, so it shows in Executions and starts the error workflow.
+    The poller starts the run of what a poll found (:func:`start_execution`).
+    """
+    with session_scope() as session:
+        graph = _graph_for(session, workflow_id, version)
+    probe = Execution(
+        workflow_id=workflow_id,
+        workflow_version=version,
+        mode=ExecutionMode.POLL.value,
+        status=RunStatus.RUNNING.value,
+        trigger_data={"start_node": node_name, "items": []},
+    )
+    host = StudioHost(probe)
+    runner = Runner(
+        graph, get_registry(), host, execution_id=probe.id, execution_mode=probe.mode, workflow_id=workflow_id
+    )
+    result = runner.start(node_name, [], stop_after=node_name, state={node_name: {POLL_CURSOR: cursor}})
+    if result.status is RunStatus.SUCCEEDED:
+        found = (result.last_outputs.get(node_name) or [[]])[0]
+        return PollOutcome(items=found, cursor=result.node_state.get(node_name, {}).get(POLL_CURSOR))
+    failed = create_execution(
+        workflow_id, [], StartOptions(mode=ExecutionMode.POLL, start_node=node_name, version=version)
+    )
+    with session_scope() as session:
+        claimed = _claim(session, failed.id)
+    if claimed is not None:
+        _finish(claimed, graph, result, host.masker)
+    return PollOutcome(items=[], cursor=None, failed_execution_id=failed.id)
 
 
 class _CancelCheck:

@@ -22,6 +22,7 @@ for :data:`TEST_LISTEN_SECONDS` and answer one request on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -41,8 +42,8 @@ from hitl_studio.models.workflows import Schedule, Workflow, WorkflowVersion
 from hitl_studio.queue import get_queue, get_redis
 from hitl_studio.services.errors import Conflict, InvalidInput, NotFound
 from hitl_studio.settings import get_settings
-from nodes.registry import get_registry
-from nodes.sdk import TriggerKind
+from nodes.registry import UnknownNodeType, get_registry
+from nodes.sdk import PollParameters, PollTriggerNode, TriggerKind
 from nodes.triggers.schedule import ScheduleParameters, following_fire, next_fire_times
 from nodes.triggers.webhook import WebhookParameters
 
@@ -101,12 +102,20 @@ def _webhooks_of(workflow: Workflow | WorkflowVersion) -> list[WebhookRoute]:
 
 
 def _schedules_of(workflow: Workflow) -> list[tuple[str, ScheduleParameters]]:
+    """The rule and time zone of each Schedule Trigger and polling trigger, by node id.
+
+    A polling trigger is booked like a schedule: its ``poll_every`` is the rule.
+    """
     graph = parse_workflow({"name": workflow.name, **workflow.graph, "settings": workflow.settings})
-    return [
-        (spec.id, ScheduleParameters.model_validate(spec.parameters))
-        for spec, cls in trigger_nodes(graph, get_registry())
-        if cls.trigger_kind == TriggerKind.SCHEDULE
-    ]
+    found = []
+    for spec, cls in trigger_nodes(graph, get_registry()):
+        if cls.trigger_kind == TriggerKind.SCHEDULE:
+            found.append((spec.id, ScheduleParameters.model_validate(spec.parameters)))
+        elif cls.trigger_kind == TriggerKind.POLL:
+            polling = cls.Parameters.model_validate(spec.parameters)
+            assert isinstance(polling, PollParameters)  # the registry refuses polling triggers without them
+            found.append((spec.id, ScheduleParameters(cron=polling.poll_every, timezone=polling.timezone)))
+    return found
 
 
 def sync(session: Session, workflow: Workflow) -> None:
@@ -120,7 +129,7 @@ def sync(session: Session, workflow: Workflow) -> None:
     kinds = {cls.trigger_kind for _, cls in trigger_nodes(graph, get_registry())}
     if not kinds & ACTIVATABLE:
         raise InvalidInput(
-            "This workflow has no trigger to activate; add a Webhook or a Schedule Trigger "
+            "This workflow has no trigger to activate; add a Webhook, a Schedule Trigger or a polling trigger "
             "(a Manual Trigger runs with the Run button, no activation needed)."
         )
     mine = _webhooks_of(workflow)
@@ -200,17 +209,63 @@ def fire_schedule(schedule_id: str, due: str) -> str | None:
         session.add(row)
         workflow_id, node_id = row.workflow_id, row.node_id
         workflow = session.get(Workflow, workflow_id)
-        start_node = _node_name(session, workflow, node_id) if workflow else None
-    if start_node is None:
+        node = _trigger_node(session, workflow, node_id) if workflow else None
+    if workflow is None or node is None:
         return None
     _book(row)
+    if _polls(node):
+        return _poll(row, workflow.version, node)
     execution = start_execution(
-        workflow_id, [{"scheduled_at": due}], StartOptions(mode=ExecutionMode.CRON, start_node=start_node)
+        workflow_id, [{"scheduled_at": due}], StartOptions(mode=ExecutionMode.CRON, start_node=str(node["name"]))
     )
     return execution.id
 
 
-def _node_name(session: Session, workflow: Workflow, node_id: str) -> str | None:
+def _poll(schedule: Schedule, version: int, node: dict[str, Any]) -> str | None:
+    """Poll a polling trigger from its cursor; start a run with what is new, keep the new cursor.
+
+    The cursor is kept with a fingerprint of the node's parameters: a node that
+    now polls another feed (say) starts afresh, its first poll only taking its
+    cursor, as after activation. Returns the run started (with the items found,
+    or the failed run recording the poll's error), or ``None`` when nothing is new.
+    """
+    from hitl_studio.services.executions import StartOptions, poll_trigger, start_execution
+
+    fingerprint = _parameters_fingerprint(node)
+    kept = schedule.poll_cursor or {}
+    first = kept.get("parameters") != fingerprint
+    outcome = poll_trigger(schedule.workflow_id, version, str(node["name"]), None if first else kept.get("cursor"))
+    if outcome.failed_execution_id is not None:
+        return outcome.failed_execution_id
+    with session_scope() as session:
+        row = session.get(Schedule, schedule.id)
+        if row is None:  # deactivated while it polled: neither the cursor nor the items matter any more
+            return None
+        row.poll_cursor = {"parameters": fingerprint, "cursor": outcome.cursor}
+        session.add(row)
+    if first or not outcome.items:
+        return None
+    options = StartOptions(mode=ExecutionMode.POLL, start_node=str(node["name"]), version=version)
+    return start_execution(schedule.workflow_id, [item.to_dict() for item in outcome.items], options).id
+
+
+def _polls(node: dict[str, Any]) -> bool:
+    """Whether the node is a polling trigger (an unknown type is not; its run fails as usual)."""
+    try:
+        cls = get_registry().get(str(node.get("type")), node.get("type_version"))
+    except UnknownNodeType:
+        return False
+    return issubclass(cls, PollTriggerNode)
+
+
+def _parameters_fingerprint(node: dict[str, Any]) -> str:
+    """A digest of the node's type, parameters and credentials: what decides what its polls see."""
+    seen = {key: node.get(key) for key in ("type", "parameters", "credentials")}
+    return hashlib.sha256(json.dumps(seen, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _trigger_node(session: Session, workflow: Workflow, node_id: str) -> dict[str, Any] | None:
+    """The node ``node_id`` (its JSON) in the workflow's current version."""
     version = session.exec(
         select(WorkflowVersion).where(
             WorkflowVersion.workflow_id == workflow.id, WorkflowVersion.version == workflow.version
@@ -219,7 +274,7 @@ def _node_name(session: Session, workflow: Workflow, node_id: str) -> str | None
     graph = version.graph if version else workflow.graph
     for node in graph.get("nodes", []):
         if str(node.get("id") or node.get("name")) == node_id:
-            return str(node.get("name"))
+            return dict(node)
     return None
 
 

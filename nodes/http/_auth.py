@@ -59,23 +59,24 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port
 
 
-def checked_url(raw: str, index: int, *, what: str = "the URL") -> httpx.URL:
-    """``raw`` as an http(s) URL.
+def checked_url(raw: str, index: int | None, *, what: str = "the URL") -> httpx.URL:
+    """``raw`` as an http(s) URL (``index``: the input item it is for; ``None`` in a trigger).
 
     Raises:
         NodeError: It is not a valid http:// or https:// URL.
     """
+    prefix = "" if index is None else f"item {index}: "
     try:
         url = httpx.URL(raw.strip())
     except (httpx.InvalidURL, TypeError) as err:
         raise NodeError(
-            f"item {index}: {what} {raw!r} is not a valid URL ({err})",
+            f"{prefix}{what} {raw!r} is not a valid URL ({err})",
             description="Enter a full URL such as https://api.example.com/items.",
             item_index=index,
         ) from err
     if url.scheme not in ("http", "https") or not url.host:
         raise NodeError(
-            f"item {index}: {what} {raw!r} is not an http:// or https:// URL",
+            f"{prefix}{what} {raw!r} is not an http:// or https:// URL",
             description="Only http and https URLs can be requested; start the URL with https://.",
             item_index=index,
         )

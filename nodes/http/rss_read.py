@@ -45,14 +45,19 @@ def _timeout(ctx: Context, params: RssReadParameters, index: int) -> float:
         return params.timeout
     if remaining <= 0:
         raise NodeError(
-            f"item {index}: the node's timeout ran out",
+            f"{_prefix(index)}the node's timeout ran out",
             description="Raise the node's timeout setting.",
             item_index=index,
         )
     return min(params.timeout, remaining)
 
 
-def _fetch_feed(client: httpx.Client, url: httpx.URL, timeout: float, index: int) -> bytes:
+def _prefix(index: int | None) -> str:
+    """How a message names the input item (a trigger has none)."""
+    return "" if index is None else f"item {index}: "
+
+
+def fetch_feed(client: httpx.Client, url: httpx.URL, timeout: float, index: int | None) -> bytes:
     """The feed's bytes, at most :data:`MAX_FEED_BYTES`.
 
     Raises:
@@ -63,7 +68,7 @@ def _fetch_feed(client: httpx.Client, url: httpx.URL, timeout: float, index: int
             if not answer.is_success:
                 excerpt = " ".join(answer.read()[:300].decode("utf-8", "replace").split())
                 raise NodeError(
-                    f"item {index}: GET {url} returned {answer.status_code} {answer.reason_phrase}"
+                    f"{_prefix(index)}GET {url} returned {answer.status_code} {answer.reason_phrase}"
                     + (f": {excerpt}" if excerpt else ""),
                     description="Check the feed URL in a browser.",
                     item_index=index,
@@ -74,7 +79,7 @@ def _fetch_feed(client: httpx.Client, url: httpx.URL, timeout: float, index: int
                 size += len(chunk)
                 if size > MAX_FEED_BYTES:
                     raise NodeError(
-                        f"item {index}: the feed at {url} is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB",
+                        f"{_prefix(index)}the feed at {url} is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB",
                         description="Use a feed URL that lists fewer entries.",
                         item_index=index,
                     )
@@ -82,19 +87,19 @@ def _fetch_feed(client: httpx.Client, url: httpx.URL, timeout: float, index: int
             return b"".join(chunks)
     except httpx.TimeoutException as err:
         raise NodeError(
-            f"item {index}: GET {url} timed out after {round(timeout, 2):g} s",
+            f"{_prefix(index)}GET {url} timed out after {round(timeout, 2):g} s",
             description="Raise the Timeout option, or check that the server answers.",
             item_index=index,
         ) from err
     except httpx.HTTPError as err:
         raise NodeError(
-            f"item {index}: GET {url} failed: {err or type(err).__name__}",
+            f"{_prefix(index)}GET {url} failed: {err or type(err).__name__}",
             description="Check the feed URL and that the server is reachable from the studio.",
             item_index=index,
         ) from err
 
 
-def _read_entries(content: bytes, url: httpx.URL, index: int) -> list[dict[str, Any]]:
+def read_entries(content: bytes, url: httpx.URL, index: int | None) -> list[dict[str, Any]]:
     """The feed's entries.
 
     Raises:
@@ -104,7 +109,7 @@ def _read_entries(content: bytes, url: httpx.URL, index: int) -> list[dict[str, 
         return parse_feed(content)
     except FeedError as err:
         raise NodeError(
-            f"item {index}: {err} at {url}",
+            f"{_prefix(index)}{err} at {url}",
             description="Check that the URL points at an RSS or Atom feed, not a web page.",
             item_index=index,
         ) from err
@@ -124,8 +129,8 @@ class RssReadNode(Node):
             for index in range(len(items)):
                 params: RssReadParameters = ctx.params(index)
                 url = checked_url(params.url, index, what="the feed URL")
-                content = _fetch_feed(client, url, _timeout(ctx, params, index), index)
-                entries = _read_entries(content, url, index)
+                content = fetch_feed(client, url, _timeout(ctx, params, index), index)
+                entries = read_entries(content, url, index)
                 if params.limit:
                     entries = entries[: params.limit]
                 for entry in entries:

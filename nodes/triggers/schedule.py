@@ -38,31 +38,49 @@ class ScheduleParameters(Parameters):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        if value.startswith("@every"):
-            seconds = interval_of(value)
-            if seconds is None or not 1 <= seconds <= MAX_INTERVAL_SECONDS:
-                raise ValueError(
-                    f"{value!r} is not a valid interval: use '@every <N>s' with N from 1, e.g. '@every 30s' "
-                    "(or minutes and hours: '@every 5m', '@every 2h'), at most a year"
-                )
-            return value
-        # croniter also reads a sixth field, as seconds: "0 0 9 * * 1-5" would fire five times at 00:00 on the 9th.
-        if not croniter.is_valid(value) or (not value.startswith("@") and len(value.split()) != 5):
-            raise ValueError(f"{value!r} is not a valid cron expression: use five fields, e.g. '0 9 * * 1-5'")
-        try:
-            croniter(value).get_next(datetime)
-        except CroniterBadDateError as err:
-            raise ValueError(f"{value!r} never fires; check its day of month and month") from err
-        return value
+        return checked_rule(value)
 
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"unknown time zone {value!r}; use a name like 'Europe/Paris'") from err
+        return checked_timezone(value)
+
+
+def checked_rule(value: str) -> str:
+    """``value`` if it is a five-field cron expression that fires, or an ``@every`` interval.
+
+    Raises:
+        ValueError: With the fix, for the parameter form.
+    """
+    if value.startswith("@every"):
+        seconds = interval_of(value)
+        if seconds is None or not 1 <= seconds <= MAX_INTERVAL_SECONDS:
+            raise ValueError(
+                f"{value!r} is not a valid interval: use '@every <N>s' with N from 1, e.g. '@every 30s' "
+                "(or minutes and hours: '@every 5m', '@every 2h'), at most a year"
+            )
         return value
+    # croniter also reads a sixth field, as seconds: "0 0 9 * * 1-5" would fire five times at 00:00 on the 9th.
+    if not croniter.is_valid(value) or (not value.startswith("@") and len(value.split()) != 5):
+        raise ValueError(f"{value!r} is not a valid cron expression: use five fields, e.g. '0 9 * * 1-5'")
+    try:
+        croniter(value).get_next(datetime)
+    except CroniterBadDateError as err:
+        raise ValueError(f"{value!r} never fires; check its day of month and month") from err
+    return value
+
+
+def checked_timezone(value: str) -> str:
+    """``value`` if it names an IANA time zone.
+
+    Raises:
+        ValueError: For the parameter form.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(f"unknown time zone {value!r}; use a name like 'Europe/Paris'") from err
+    return value
 
 
 def interval_of(rule: str) -> int | None:
