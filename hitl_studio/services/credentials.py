@@ -260,13 +260,19 @@ def test_credential(credential_id: str, *, actor: User) -> str:
 
 
 def decrypted_for_run(
-    credential_id: str, type_id: str, *, workflow_owner_id: str | None, execution_id: str
+    credential_id: str,
+    type_id: str,
+    *,
+    workflow_owner_id: str | None,
+    execution_id: str,
+    poll_of: str | None = None,
 ) -> dict[str, Any]:
     """The plain data of a credential for a run of a workflow owned by ``workflow_owner_id``.
 
     For an OAuth2 credential: its connection's access token (fresh) instead, see
     :func:`hitl_studio.services.oauth.access_for_run`. Every call is audited as
-    ``credential.used``, naming the run.
+    ``credential.used``, naming the run, or for a polling trigger's poll (which
+    is no recorded run) ``poll_of``: the node and workflow that polled.
 
     Raises:
         NodeError: Missing, of another type, not shared with the workflow's owner, or undecryptable.
@@ -296,10 +302,10 @@ def decrypted_for_run(
         audit.record(
             session,
             "credential.used",
-            actor_label=f"execution {execution_id}",
+            actor_label=f"poll of {poll_of}" if poll_of else f"execution {execution_id}",
             target_type="credential",
             target_id=credential.id,
-            after={"execution_id": execution_id},
+            after={"poll_of": poll_of} if poll_of else {"execution_id": execution_id},
         )
     if oauth.is_oauth2(type_id):
         # Outside the transaction above: this may call the provider to refresh the token.

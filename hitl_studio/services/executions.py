@@ -321,7 +321,7 @@ def poll_trigger(workflow_id: str, version: int, node_name: str, cursor: Mapping
         status=RunStatus.RUNNING.value,
         trigger_data={"start_node": node_name, "items": []},
     )
-    host = StudioHost(probe)
+    host = StudioHost(probe, poll_of=f"node {node_name!r} of workflow {workflow_id}")
     runner = Runner(
         graph, get_registry(), host, execution_id=probe.id, execution_mode=probe.mode, workflow_id=workflow_id
     )
@@ -405,10 +405,15 @@ class _BusHooks:
 
 
 class StudioHost:
-    """The engine's window on the studio: credentials, files, sub-workflows, the ``$env`` allow-list."""
+    """The engine's window on the studio: credentials, files, sub-workflows, the ``$env`` allow-list.
 
-    def __init__(self, execution: Execution) -> None:
+    ``poll_of`` names the polling trigger when the "execution" is a poll, which
+    is never recorded: the credentials it uses are audited under that name.
+    """
+
+    def __init__(self, execution: Execution, *, poll_of: str | None = None) -> None:
         self._execution = execution
+        self._poll_of = poll_of
         self._owner_id: str | None = None
         self._owner_loaded = False
         self.masker = SecretMasker()
@@ -431,7 +436,11 @@ class StudioHost:
                 description="Open the node and pick a credential (or create one under Credentials).",
             )
         data = decrypted_for_run(
-            str(credential_id), type_id, workflow_owner_id=self._workflow_owner(), execution_id=self._execution.id
+            str(credential_id),
+            type_id,
+            workflow_owner_id=self._workflow_owner(),
+            execution_id=self._execution.id,
+            poll_of=self._poll_of,
         )
         secret_fields = get_registry().credential_type(type_id).secret_fields
         self.masker.add(str(data[name]) for name in secret_fields if isinstance(data.get(name), str | int))

@@ -65,3 +65,22 @@ def test_each_use_by_a_run_is_audited_with_the_run(sqlite_database: Settings) ->
         {"execution_id": "run-7"},
     )
     assert "sk-audited-1234" not in repr(used)
+
+
+def test_a_use_by_a_poll_is_audited_with_the_polling_node_not_a_run(sqlite_database: Settings) -> None:
+    owner = make_user(Role.BUILDER)
+    credential = create_credential("api", "http_bearer_auth", {"token": "sk-polled-1234"}, actor=owner)
+
+    decrypted_for_run(
+        credential.id,
+        "http_bearer_auth",
+        workflow_owner_id=owner.id,
+        execution_id="never-recorded",
+        poll_of="node 'Inbox' of workflow wf-1",
+    )
+
+    (used,) = audit_rows("credential.used")
+    assert (used.actor_label, used.after) == (
+        "poll of node 'Inbox' of workflow wf-1",
+        {"poll_of": "node 'Inbox' of workflow wf-1"},
+    )
