@@ -20,6 +20,7 @@ from datetime import UTC
 from email.message import EmailMessage, Message
 from typing import Any
 
+from nodes._rest import clamp_timeout
 from nodes.email.credentials import (
     DEFAULT_TIMEOUT_SECONDS,
     ImapCredential,
@@ -93,10 +94,7 @@ class EmailImapTrigger(PollTriggerNode):
     def poll(self, ctx: Context, cursor: Mapping[str, Any] | None) -> Poll:
         params: EmailImapTriggerParameters = ctx.params()
         fields = ImapCredential.parse(ctx.credential("imap"))
-        remaining = ctx.remaining_seconds()
-        if remaining is not None and remaining <= 0:
-            raise NodeError("the node's timeout ran out", description="Raise the node's timeout setting.")
-        timeout = DEFAULT_TIMEOUT_SECONDS if remaining is None else min(remaining, DEFAULT_TIMEOUT_SECONDS)
+        timeout = clamp_timeout(ctx.remaining_seconds(), DEFAULT_TIMEOUT_SECONDS)
         where = f"{fields.host}:{fields.port}"
         client = open_imap(fields, timeout)
         try:

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
+from nodes._rest import clamp_timeout
 from nodes.http._auth import checked_url
 from nodes.http.rss_read import fetch_feed, read_entries
-from nodes.sdk import Category, Context, Item, NodeError, Poll, PollParameters, PollTriggerNode, param
+from nodes.sdk import Category, Context, Item, Poll, PollParameters, PollTriggerNode, param
 
 SEEN_LIMIT = 1000
 """How many entry ids the cursor keeps: far more than a feed lists at once."""
@@ -54,10 +55,7 @@ class RssFeedTrigger(PollTriggerNode):
     def poll(self, ctx: Context, cursor: Mapping[str, Any] | None) -> Poll:
         params: RssFeedTriggerParameters = ctx.params()
         url = checked_url(params.url, None, what="the feed URL")
-        remaining = ctx.remaining_seconds()
-        if remaining is not None and remaining <= 0:
-            raise NodeError("the node's timeout ran out", description="Raise the node's timeout setting.")
-        timeout = params.timeout if remaining is None else min(params.timeout, remaining)
+        timeout = clamp_timeout(ctx.remaining_seconds(), params.timeout)
         with httpx.Client(follow_redirects=True) as client:
             entries = read_entries(fetch_feed(client, url, timeout, None), url, None)
         keys = [entry_key(entry) for entry in entries]
